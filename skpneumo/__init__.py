@@ -1,0 +1,41 @@
+"""skpneumo: pneumonia detection in chest X-rays with scikit-learn and Keras.
+
+``import skpneumo`` stays light: the loader, the sampler and the datasets need
+neither Keras nor TensorFlow, and :class:`PneumoniaClassifier` (which does) is
+imported the first time it is used.
+"""
+
+from ._image import ImageLoadError
+from ._loader import ImageLoader
+from ._pipeline import make_pneumonia_pipeline
+from ._sampler import ZoomOverSampler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ImageLoadError",
+    "ImageLoader",
+    "PneumoniaClassifier",
+    "ZoomOverSampler",
+    "build_cnn",
+    "make_pneumonia_pipeline",
+]
+
+_LAZY = {
+    "PneumoniaClassifier": "._classifier",
+    "build_cnn": "._architectures",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,404 @@
+"""PneumoniaClassifier: a scikeras KerasClassifier that scikit-learn treats as one."""
+
+import math
+import numbers
+import random
+from contextlib import contextmanager
+
+import keras
+import numpy as np
+from scikeras.utils.random_state import tensorflow_random_state
+from scikeras.utils.transformers import ClassifierLabelEncoder
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._tags import ClassifierTags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn_compat.base import _fit_context
+
+from ._architectures import build_cnn
+from ._validation import check_binary_target, check_image_array
+
+
+@contextmanager
+def _seeded(seed):
+    """Seed Python, NumPy and the Keras backend for a fit, then restore them.
+
+    scikeras' context restores Python's, NumPy's and TensorFlow's global state
+    (and turns on TensorFlow's deterministic ops inside it); Keras' own
+    ``set_random_seed`` seeds the backend in use, so that JAX and PyTorch are
+    seeded as well.
+    """
+    if seed is None:
+        yield
+        return
+    with tensorflow_random_state(seed):
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        try:
+            keras.utils.set_random_seed(seed)
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
+class PneumoniaClassifier(KerasClassifier):
+    """Convolutional network that tells NORMAL from PNEUMONIA chest X-rays.
+
+    A subclass of scikeras' :class:`~scikeras.wrappers.KerasClassifier` around
+    the network of :func:`skpneumo.build_cnn`, repaired for scikit-learn >= 1.6:
+    it declares itself a classifier through ``__sklearn_tags__`` (the stock
+    wrapper does not, so scikit-learn 1.6+ does not stratify its
+    cross-validation and scores ``roc_auc`` as NaN), its parameters are the
+    explicit constructor arguments below, and it is seeded on every Keras
+    backend.
+
+    ``X`` is a batch of images of shape ``(n_samples, height, width)`` or
+    ``(n_samples, height, width, channels)`` with pixel values on the 0-255
+    scale, typically the uint8 output of :class:`~skpneumo.ImageLoader`. The
+    network rescales and augments them itself (augmentation is active only in
+    training), so no float copy of the data set is made outside it.
+
+    Parameters
+    ----------
+    n_blocks : int, default=4
+        Number of convolution blocks (depth of the network).
+    filters : int, default=16
+        Filters of the first block (width); each block doubles them.
+    dropout : float, default=0.3
+        Dropout rate before the output unit.
+    augmentation : float, default=1.0
+        Strength of the in-network augmentation (rotation, zoom, shift,
+        contrast); 0 disables it.
+    learning_rate : float, default=1e-3
+        Peak learning rate of AdamW.
+    weight_decay : float, default=1e-4
+        AdamW's decoupled weight decay.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` decays the learning rate to zero over the planned epochs,
+        which stabilises the last epochs; ``"constant"`` keeps it fixed.
+    weight_averaging : bool, default=False
+        Keep an exponential moving average (momentum 0.99) of the weights
+        during training and predict with it. Cannot be combined with
+        ``early_stopping``, which restores the raw weights of its best epoch.
+    epochs : int, default=15
+        Number of passes over the training data (an upper bound with
+        ``early_stopping``).
+    batch_size : int, default=32
+        Images per gradient step, and per batch in prediction.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training images (stratified),
+        stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
+        The hold-out is image-level: after over-sampling it may contain zoomed
+        copies of training images, so its loss is optimistic.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, augmentation, dropout, shuffling and the
+        early-stopping split. With an int, two fits on the CPU with the
+        TensorFlow backend give identical probabilities.
+    verbose : int, default=0
+        Keras' verbosity in ``fit``: 0 silent, 1 progress bar, 2 one line per
+        epoch.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained network.
+    classes_ : ndarray of shape (2,)
+        The class labels; the second is the positive class whose probability
+        the network outputs.
+    history_ : dict of str to list of float
+        Per-epoch ``loss``, ``auc`` and ``accuracy`` (and ``val_`` versions
+        with early stopping).
+    n_iter_ : int
+        Number of epochs run.
+    X_shape_ : tuple of int
+        Shape of the training images.
+
+    See Also
+    --------
+    make_pneumonia_pipeline : The loader, the sampler and this classifier in one pipeline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpneumo import PneumoniaClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randint(0, 256, size=(8, 16, 16, 1), dtype=np.uint8)
+    >>> y = np.array(["NORMAL", "PNEUMONIA"] * 4)
+    >>> clf = PneumoniaClassifier(n_blocks=1, filters=4, epochs=1, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X).shape
+    (8, 2)
+    >>> clf.classes_.tolist()
+    ['NORMAL', 'PNEUMONIA']
+    """
+
+    # Read by scikeras' machinery; fixed by this class rather than parameters.
+    model = None
+    build_fn = None
+    warm_start = False
+    loss = "binary_crossentropy"
+
+    _parameter_constraints = {
+        "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
+        "filters": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "augmentation": [Interval(numbers.Real, 0, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "weight_averaging": ["boolean"],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # scikeras' __init__ would add its generic parameters (model, loss,
+    # optimizer, callbacks, ...) to ours; this class stores only its own.
+    def __init__(  # noqa: D107
+        self,
+        *,
+        n_blocks=4,
+        filters=16,
+        dropout=0.3,
+        augmentation=1.0,
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        weight_averaging=False,
+        epochs=15,
+        batch_size=32,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_blocks = n_blocks
+        self.filters = filters
+        self.dropout = dropout
+        self.augmentation = augmentation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.weight_averaging = weight_averaging
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # scikeras lists every public instance attribute as a parameter and routes
+    # "fit__"-style keys; scikit-learn's signature-based versions are used here.
+    @classmethod
+    def _get_param_names(cls):
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    def set_params(self, **params):
+        """Set the parameters of this classifier.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : PneumoniaClassifier
+            The classifier.
+        """
+        return BaseEstimator.set_params(self, **params)
+
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        # scikeras puts ClassifierMixin after BaseEstimator in the MRO, so
+        # scikit-learn >= 1.6 never sees its tags; declare them here.
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        tags.target_tags.required = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train a new network on images ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels])
+            Training images, pixel values on the 0-255 scale (uint8 is best).
+        y : array-like of shape (n_samples,)
+            Two class labels, e.g. 0/1 or "NORMAL"/"PNEUMONIA".
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-image weights in the loss.
+
+        Returns
+        -------
+        self : PneumoniaClassifier
+            The fitted classifier.
+        """
+        if self.early_stopping and self.weight_averaging:
+            raise ValueError(
+                "The 'early_stopping' and 'weight_averaging' parameters of "
+                "PneumoniaClassifier cannot both be True: early stopping restores "
+                "the raw weights of its best epoch, weight averaging replaces them."
+            )
+        if self.random_state is None:
+            self._seed = None
+        else:
+            self._seed = int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            )
+        with _seeded(self._seed):
+            super().fit(X, y, sample_weight=sample_weight)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Not supported: the learning-rate schedule is planned over ``epochs``.
+
+        Raises
+        ------
+        NotImplementedError
+            Always; use ``fit``.
+        """
+        raise NotImplementedError(
+            "PneumoniaClassifier does not support partial_fit; call fit with the "
+            "number of epochs you want."
+        )
+
+    @property
+    def target_encoder(self):
+        """Encoder of the two labels into the 0/1 target of the sigmoid output."""
+        categories = "auto" if self.classes_ is None else [self.classes_]
+        return ClassifierLabelEncoder(loss=self.loss, categories=categories)
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            if reset:
+                check_binary_target(y)
+            _, y = super()._validate_data(X=None, y=y, reset=reset, y_numeric=y_numeric)
+        if X is not None:
+            X = check_image_array(X)
+            if reset:
+                self.X_dtype_ = X.dtype
+                self.X_shape_ = X.shape
+            elif X.shape[1:] != self.X_shape_[1:]:
+                raise ValueError(
+                    f"X holds images of shape {X.shape[1:]}, but this "
+                    f"PneumoniaClassifier was fitted on images of shape "
+                    f"{self.X_shape_[1:]}."
+                )
+            if y is not None:
+                check_consistent_length(X, y)
+        return X, y
+
+    def _keras_build_fn(self, meta):
+        n_samples = meta["X_shape_"][0]
+        if self.early_stopping:
+            n_samples -= math.ceil(n_samples * self.validation_fraction)
+        model = build_cnn(
+            meta["X_shape_"][1:],
+            n_blocks=self.n_blocks,
+            filters=self.filters,
+            dropout=self.dropout,
+            augmentation=self.augmentation,
+            seed=self._seed,
+        )
+        learning_rate = self.learning_rate
+        if self.lr_schedule == "cosine":
+            steps = self.epochs * math.ceil(max(n_samples, 1) / self.batch_size)
+            learning_rate = keras.optimizers.schedules.CosineDecay(
+                self.learning_rate, decay_steps=max(steps, 1)
+            )
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=learning_rate,
+            weight_decay=self.weight_decay,
+            use_ema=self.weight_averaging,
+            ema_momentum=0.99,
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss="binary_crossentropy",
+            metrics=[
+                keras.metrics.AUC(name="auc"),
+                keras.metrics.BinaryAccuracy(name="accuracy"),
+            ],
+        )
+        return model
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        callbacks, validation_data = [], None
+        if self.early_stopping:
+            train, val = self._split_validation(y)
+            X, X_val, y, y_val = X[train], X[val], y[train], y[val]
+            if sample_weight is not None:
+                sample_weight, sw_val = sample_weight[train], sample_weight[val]
+                validation_data = (X_val, y_val, sw_val)
+            else:
+                validation_data = (X_val, y_val)
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=self.n_iter_no_change,
+                    restore_best_weights=True,
+                )
+            )
+        history = self.model_.fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            batch_size=self.batch_size,
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            shuffle=True,
+            verbose=self.verbose,
+        )
+        self.history_ = {
+            key: [float(v) for v in values] for key, values in history.history.items()
+        }
+        self.n_iter_ = len(history.epoch)
+
+    def _split_validation(self, y):
+        labels = np.asarray(y).ravel()
+        counts = np.bincount(labels.astype(int), minlength=2)
+        if counts.min() < 2 or math.floor(labels.size * self.validation_fraction) < 2:
+            raise ValueError(
+                "early_stopping needs at least 2 images of each class in the "
+                f"validation_fraction={self.validation_fraction} hold-out; got "
+                f"{labels.size} training images with class counts {counts.tolist()}."
+            )
+        return train_test_split(
+            np.arange(labels.size),
+            test_size=self.validation_fraction,
+            stratify=labels,
+            random_state=self._seed,
+        )
+
+    def _predict_raw(self, X, **kwargs):
+        check_is_fitted(self, "model_")
+        X, _ = self._validate_data(X=X)
+        return self.model_.predict(X, batch_size=self.batch_size, verbose=0)

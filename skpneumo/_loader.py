@@ -1,0 +1,279 @@
+"""ImageLoader: file paths or image arrays in, uint8 image batches out."""
+
+import numbers
+import os
+import sys
+
+import numpy as np
+from joblib import Memory, Parallel, delayed
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn_compat.base import _fit_context
+
+from . import _image
+from ._validation import check_image_array, check_image_size
+
+_CHUNK = 32
+
+
+def _decode_path(path, mtime_ns, file_size, size, resize, channels, max_pixels):
+    """Decode one file; ``mtime_ns`` and ``file_size`` only key the cache."""
+    return _image.decode_file(
+        path, size, resize=resize, channels=channels, max_pixels=max_pixels
+    )
+
+
+class ImageLoader(TransformerMixin, BaseEstimator):
+    """Load chest X-rays from file paths (or image arrays) into uint8 batches.
+
+    A stateless transformer: ``fit`` only validates the parameters, and
+    ``transform`` decodes each image, converts it to greyscale (or RGB), and
+    resizes it to ``image_size``. Pixels stay uint8 on the 0-255 scale; the
+    network rescales them itself, so no float copy of the data set is made.
+
+    JPEG files are decoded with Pillow's draft mode, which lets libjpeg
+    downscale in the DCT domain by 1/2, 1/4 or 1/8 when the output is much
+    smaller than the file; the final resize is bicubic. EXIF orientation is
+    applied, so a photographed film that the camera marked as rotated is turned
+    upright. 16-bit images are scaled from their full 0-65535 range to 0-255,
+    palette images go through RGB, and alpha is dropped.
+
+    Parameters
+    ----------
+    image_size : int or tuple of (int, int), default=224
+        Output size: an int for a square image, or ``(height, width)``.
+    resize : {"squash", "crop", "pad"}, default="squash"
+        How an image of another aspect ratio is fitted: ``"squash"`` stretches
+        it (the shared training images were squashed to 224x224, so this
+        matches them), ``"crop"`` keeps the aspect ratio and cuts the longer
+        side around the centre, ``"pad"`` keeps the aspect ratio and fills the
+        borders with black.
+    channels : {1, 3}, default=1
+        1 for greyscale output, 3 for RGB.
+    max_pixels : int or None, default=50_000_000
+        Largest accepted ``width * height`` of a file, checked from its header
+        before decoding, so that a decompression bomb is rejected. The largest
+        Kaggle X-ray has about 8.4 million pixels. None leaves only Pillow's
+        own limit (about 179 million).
+    n_jobs : int or None, default=None
+        Number of threads that decode files in parallel (Pillow releases the
+        GIL while decoding). None means 1, -1 means all processors.
+    memory : str, pathlib.Path, joblib.Memory or None, default=None
+        Where to cache decoded images, so that a grid search or repeated runs
+        decode each file once. The key is the file's path, modification time
+        and size, and the loader's parameters, so an edited file is decoded
+        again. None disables caching.
+    verbose : int, default=0
+        If positive, print a progress bar to stderr while files load.
+
+    Attributes
+    ----------
+    image_size_ : tuple of (int, int)
+        The resolved ``(height, width)``, set by ``fit``.
+
+    See Also
+    --------
+    ZoomOverSampler : Balances the classes with zoomed copies of images.
+    PneumoniaClassifier : The CNN that consumes the loader's output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpneumo import ImageLoader
+    >>> images = np.zeros((2, 40, 30), dtype=np.uint8)
+    >>> ImageLoader(image_size=16).fit_transform(images).shape
+    (2, 16, 16, 1)
+    """
+
+    _parameter_constraints = {
+        "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
+        "resize": [StrOptions(set(_image.RESIZE_MODES))],
+        "channels": [Options(numbers.Integral, {1, 3})],
+        "max_pixels": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_jobs": [numbers.Integral, None],
+        "memory": [str, os.PathLike, Memory, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        image_size=224,
+        resize="squash",
+        channels=1,
+        max_pixels=50_000_000,
+        n_jobs=None,
+        memory=None,
+        verbose=0,
+    ):
+        self.image_size = image_size
+        self.resize = resize
+        self.channels = channels
+        self.max_pixels = max_pixels
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+
+    def _check_params(self):
+        self._validate_params()
+        return check_image_size(self.image_size)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None):
+        """Validate the parameters; the loader learns nothing from data.
+
+        Parameters
+        ----------
+        X : Ignored
+            Not used, present for API consistency.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : ImageLoader
+            The loader.
+        """
+        self.image_size_ = self._check_params()
+        return self
+
+    def transform(self, X):
+        """Load the images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) of str or pathlib.Path, or array of \
+                shape (n_samples, height, width[, channels])
+            Image file paths, or images with pixel values on the 0-255 scale.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, height, width, channels), dtype uint8
+            The loaded images.
+        """
+        size = self._check_params()
+        paths = _as_paths(X)
+        if paths is None:
+            return self._from_arrays(X, size)
+        return self._from_paths(paths, size)
+
+    def _from_arrays(self, X, size):
+        X = check_image_array(X)
+        if X.dtype != np.uint8:
+            low, high = X.min(axis=(1, 2, 3)), X.max(axis=(1, 2, 3))
+            bad = np.flatnonzero((low < 0) | (high > 255))
+            if bad.size:
+                raise ValueError(
+                    "Image arrays must hold pixel values in [0, 255]; sample(s) "
+                    f"{bad[:10].tolist()} fall outside it (first: min {low[bad[0]]}, "
+                    f"max {high[bad[0]]})."
+                )
+            X = np.rint(X).astype(np.uint8) if X.dtype.kind == "f" else X.astype(np.uint8)
+        if X.shape[1:3] == size and X.shape[3] == self.channels:
+            return X
+        out = np.empty((X.shape[0], *size, self.channels), dtype=np.uint8)
+        for i, image in enumerate(X):
+            try:
+                out[i] = _image.fit_array_image(
+                    image, size, resize=self.resize, channels=self.channels
+                )
+            except ValueError as exc:
+                raise ValueError(f"Cannot convert sample {i}: {exc}") from exc
+        return out
+
+    def _from_paths(self, paths, size):
+        decode = _decode_path
+        if self.memory is not None:
+            memory = self.memory if isinstance(self.memory, Memory) else Memory(
+                self.memory, verbose=0
+            )
+            decode = memory.cache(_decode_path)
+        out = np.empty((len(paths), *size, self.channels), dtype=np.uint8)
+        args = (size, self.resize, self.channels, self.max_pixels)
+
+        def load_chunk(start):
+            for i in range(start, min(start + _CHUNK, len(paths))):
+                path = paths[i]
+                try:
+                    stat = os.stat(path)
+                    key = (stat.st_mtime_ns, stat.st_size)
+                except OSError:
+                    key = (None, None)  # decode_file raises the error naming the file
+                out[i] = decode(path, *key, *args)
+            return min(start + _CHUNK, len(paths)) - start
+
+        starts = range(0, len(paths), _CHUNK)
+        done = 0
+        progress = _Progress(len(paths)) if self.verbose else None
+        for n in Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(
+            delayed(load_chunk)(start) for start in starts
+        ):
+            done += n
+            if progress is not None:
+                progress.update(done)
+        if progress is not None:
+            progress.close()
+        return out
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.string = True
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["uint8"]
+        return tags
+
+
+def _as_paths(X):
+    """Return X as a list of path strings, or None if X holds pixel arrays."""
+    if isinstance(X, (str, os.PathLike)):
+        raise ValueError(
+            f"X must be a sequence of image paths or an array of images; got the "
+            f"single path {os.fspath(X)!r}. Wrap it in a list."
+        )
+    if isinstance(X, np.ndarray) and X.dtype.kind in "buif":
+        return None
+    if not isinstance(X, np.ndarray):
+        items = list(X)
+        if len(items) == 0:
+            raise ValueError("X holds no images (an empty sequence was given).")
+        if not all(isinstance(item, (str, os.PathLike)) for item in items):
+            return None
+        return [os.fspath(item) for item in items]
+    if X.ndim != 1:
+        raise ValueError(
+            f"X must be a 1-D array of image paths; got an array of shape {X.shape} "
+            f"and dtype {X.dtype}."
+        )
+    if X.size == 0:
+        raise ValueError("X holds no images (an empty array was given).")
+    bad = [i for i, item in enumerate(X) if not isinstance(item, (str, os.PathLike))]
+    if bad:
+        raise ValueError(
+            f"X must hold image paths (str or pathlib.Path); sample {bad[0]} is "
+            f"{X[bad[0]]!r} of type {type(X[bad[0]]).__name__}."
+        )
+    return [os.fspath(item) for item in X]
+
+
+class _Progress:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, total, width=30):
+        self.total, self.width = total, width
+
+    def update(self, done):
+        filled = int(self.width * done / max(self.total, 1))
+        bar = "#" * filled + "-" * (self.width - filled)
+        sys.stderr.write(f"\rLoading images [{bar}] {done}/{self.total}")
+        sys.stderr.flush()
+
+    def close(self):
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+__all__ = ["ImageLoader"]

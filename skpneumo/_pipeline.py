@@ -1,0 +1,113 @@
+"""make_pneumonia_pipeline: the loader, the sampler and the classifier in one pipeline."""
+
+from imblearn.pipeline import Pipeline
+
+from ._loader import ImageLoader
+from ._sampler import ZoomOverSampler
+
+
+def make_pneumonia_pipeline(
+    *,
+    image_size=128,
+    channels=1,
+    resize="squash",
+    zoom_range=(1.05, 1.25),
+    sampling_strategy="auto",
+    n_blocks=4,
+    filters=16,
+    dropout=0.3,
+    augmentation=1.0,
+    learning_rate=1e-3,
+    epochs=15,
+    batch_size=32,
+    class_weight=None,
+    n_jobs=None,
+    memory=None,
+    random_state=None,
+    verbose=0,
+):
+    """Build the default pneumonia pipeline: load, rebalance, classify.
+
+    Returns an imbalanced-learn :class:`~imblearn.pipeline.Pipeline` whose steps
+    are ``loader`` (:class:`ImageLoader`), ``sampler`` (:class:`ZoomOverSampler`,
+    which only acts in ``fit``) and ``classifier`` (:class:`PneumoniaClassifier`).
+    It takes file paths (or image arrays) and labels, so it plugs straight into
+    ``cross_val_score`` and ``GridSearchCV``; every parameter of every step can
+    be tuned as ``<step>__<parameter>``.
+
+    Parameters
+    ----------
+    image_size : int or tuple of (int, int), default=128
+        Size the loader gives the images.
+    channels : {1, 3}, default=1
+        Greyscale or RGB.
+    resize : {"squash", "crop", "pad"}, default="squash"
+        How the loader fits images of another aspect ratio.
+    zoom_range : tuple of (float, float), default=(1.05, 1.25)
+        Magnifications of the sampler's synthetic images.
+    sampling_strategy : float, str, dict or callable, default="auto"
+        The sampler's target class sizes.
+    n_blocks, filters, dropout, augmentation, learning_rate, epochs, batch_size, \
+class_weight
+        Passed to :class:`PneumoniaClassifier`.
+    n_jobs : int or None, default=None
+        Decoding threads of the loader.
+    memory : str, pathlib.Path, joblib.Memory or None, default=None
+        The loader's cache of decoded images.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampler and the classifier.
+    verbose : int, default=0
+        Verbosity of the loader and the classifier.
+
+    Returns
+    -------
+    pipeline : imblearn.pipeline.Pipeline
+        The unfitted pipeline.
+
+    Examples
+    --------
+    >>> from skpneumo import make_pneumonia_pipeline
+    >>> pipe = make_pneumonia_pipeline(image_size=64, epochs=2, random_state=0)
+    >>> [name for name, _ in pipe.steps]
+    ['loader', 'sampler', 'classifier']
+    """
+    from ._classifier import PneumoniaClassifier
+
+    return Pipeline(
+        [
+            (
+                "loader",
+                ImageLoader(
+                    image_size=image_size,
+                    channels=channels,
+                    resize=resize,
+                    n_jobs=n_jobs,
+                    memory=memory,
+                    verbose=verbose,
+                ),
+            ),
+            (
+                "sampler",
+                ZoomOverSampler(
+                    sampling_strategy=sampling_strategy,
+                    zoom_range=zoom_range,
+                    random_state=random_state,
+                ),
+            ),
+            (
+                "classifier",
+                PneumoniaClassifier(
+                    n_blocks=n_blocks,
+                    filters=filters,
+                    dropout=dropout,
+                    augmentation=augmentation,
+                    learning_rate=learning_rate,
+                    epochs=epochs,
+                    batch_size=batch_size,
+                    class_weight=class_weight,
+                    random_state=random_state,
+                    verbose=verbose,
+                ),
+            ),
+        ]
+    )

@@ -1,0 +1,106 @@
+"""Input validation shared by the loader, the sampler and the classifier.
+
+These helpers only use NumPy and scikit-learn, so that importing the loader or the
+sampler never imports Keras.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def check_image_array(X, *, name="X", allow_empty=False):
+    """Validate a batch of images and return it as a 4-D array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, height, width) or \
+            (n_samples, height, width, channels)
+        Images with pixel values on the 0-255 scale.
+    name : str, default="X"
+        Name used in error messages.
+    allow_empty : bool, default=False
+        Whether zero samples are accepted.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, height, width, channels)
+        The same data; a 3-D input gets a channel axis (a view, not a copy).
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a numeric 3-D or 4-D array, holds NaN or infinity, or is empty.
+    """
+    X = np.asarray(X)
+    if X.dtype.kind not in "buif":
+        raise ValueError(
+            f"{name} must hold numeric pixel values, got an array of dtype {X.dtype}. "
+            "Pass file paths through ImageLoader first."
+        )
+    if X.ndim == 3:
+        X = X[..., np.newaxis]
+    elif X.ndim != 4:
+        raise ValueError(
+            f"{name} must be a batch of images of shape (n_samples, height, width) or "
+            f"(n_samples, height, width, channels); got an array of shape {X.shape}. "
+            "A 2-D array is ambiguous (flattened images have lost their height and "
+            "width): reshape it first."
+        )
+    if X.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} holds no images (shape {X.shape}).")
+    if 0 in X.shape[1:]:
+        raise ValueError(f"{name} holds images with an empty side: shape {X.shape}.")
+    if X.dtype.kind == "f":
+        finite = np.isfinite(X).reshape(X.shape[0], -1).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            raise ValueError(
+                f"{name} holds NaN or infinite pixel values in sample(s) "
+                f"{_short_list(bad)}."
+            )
+    return X
+
+
+def check_binary_target(y, *, name="y"):
+    """Check that ``y`` holds exactly two classes, naming what it got otherwise."""
+    classes = np.unique(y)
+    if classes.size != 2:
+        raise ValueError(
+            f"{name} must hold exactly two classes (NORMAL and PNEUMONIA); got "
+            f"{classes.size} class(es): {_short_list(classes)}."
+        )
+    return classes
+
+
+def check_image_size(image_size, *, name="image_size"):
+    """Resolve an int or a (height, width) pair into a (height, width) tuple."""
+    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
+        size = (int(image_size), int(image_size))
+    elif (
+        isinstance(image_size, (tuple, list))
+        and len(image_size) == 2
+        and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool)
+            for s in image_size
+        )
+    ):
+        size = (int(image_size[0]), int(image_size[1]))
+    else:
+        raise ValueError(
+            f"The '{name}' parameter must be a positive int or a (height, width) pair "
+            f"of positive ints; got {image_size!r}."
+        )
+    if min(size) < 1:
+        raise ValueError(
+            f"The '{name}' parameter must be positive; got {image_size!r}."
+        )
+    return size
+
+
+def _short_list(values, limit=10):
+    values = list(np.asarray(values).tolist())
+    text = ", ".join(repr(v) for v in values[:limit])
+    if len(values) > limit:
+        text += f", ... ({len(values)} in all)"
+    return "[" + text + "]"

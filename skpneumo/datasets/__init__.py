@@ -1,0 +1,5 @@
+"""Loaders for chest X-ray data sets laid out on disk."""
+
+from ._chest_xray import load_chest_xray, patient_id
+
+__all__ = ["load_chest_xray", "patient_id"]

@@ -1,0 +1,190 @@
+"""load_chest_xray: the Kaggle "Chest X-Ray Images (Pneumonia)" folder layout."""
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+CLASS_NAMES = ("NORMAL", "PNEUMONIA")
+SPLITS = ("train", "val", "test")
+IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+
+_PERSON = re.compile(r"^person(\d+)_(bacteria|virus)_", re.IGNORECASE)
+_NORMAL = re.compile(r"^(?:NORMAL\d*-)?IM-(\d+)-", re.IGNORECASE)
+
+DESCR = """\
+Chest X-ray images (pneumonia)
+------------------------------
+
+Paediatric chest X-rays (anterior-posterior) from Guangzhou Women and Children's
+Medical Center, labelled NORMAL or PNEUMONIA (bacterial or viral), in the folder
+layout of the Kaggle data set "Chest X-Ray Images (Pneumonia)":
+``<root>/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg``.
+
+Official split sizes (NORMAL + PNEUMONIA): train 1,341 + 3,875, val 8 + 8,
+test 234 + 390. Several images can come from one patient: ``groups`` holds the
+patient parsed from each file name, so that cross-validation can keep a
+patient's images on one side (use ``StratifiedGroupKFold``).
+
+Source: Kermany, Zhang and Goldbaum (2018), Mendeley Data v2,
+doi:10.17632/rscbjbr9sj.2, licence CC BY 4.0. Kermany et al., Cell
+172(5):1122-1131, 2018.
+"""
+
+
+def patient_id(filename):
+    """Return the patient of a Kaggle chest X-ray file name, or None.
+
+    ``person1234_bacteria_3191.jpeg`` is patient ``"person1234"``;
+    ``IM-0115-0001.jpeg`` and ``NORMAL2-IM-0115-0001.jpeg`` are both patient
+    ``"IM-0115"`` (kept together, the conservative choice for grouping).
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+        A file name or path.
+
+    Returns
+    -------
+    str or None
+        The patient, or None if the name follows neither pattern.
+
+    Examples
+    --------
+    >>> from skpneumo.datasets import patient_id
+    >>> patient_id("person1234_virus_2095.jpeg"), patient_id("NORMAL2-IM-1427-0001.jpeg")
+    ('person1234', 'IM-1427')
+    """
+    name = os.path.basename(os.fspath(filename))
+    match = _PERSON.match(name)
+    if match:
+        return f"person{int(match.group(1))}"
+    match = _NORMAL.match(name)
+    if match:
+        return f"IM-{match.group(1)}"
+    return None
+
+
+def _subtype(label, filename):
+    if label == 0:
+        return "normal"
+    match = _PERSON.match(os.path.basename(filename))
+    return match.group(2).lower() if match else "unknown"
+
+
+def load_chest_xray(root, split="train"):
+    """List the images of one split of a Kaggle-layout chest X-ray folder.
+
+    Only file paths are collected; decode them with :class:`~skpneumo.ImageLoader`
+    (or the pipeline, which starts with one).
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Folder holding ``train``, ``val`` and/or ``test``, each with ``NORMAL``
+        and ``PNEUMONIA`` sub-folders.
+    split : {"train", "val", "test"}, default="train"
+        Which split to list.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        With the fields:
+
+        paths : ndarray of shape (n_samples,) of str
+            Image files, sorted, NORMAL first.
+        target : ndarray of shape (n_samples,) of int
+            0 for NORMAL, 1 for PNEUMONIA.
+        target_names : ndarray of shape (2,)
+            ``["NORMAL", "PNEUMONIA"]``.
+        groups : ndarray of shape (n_samples,) of str
+            Patient of each image, for grouped cross-validation. A file whose
+            name follows no known pattern is its own group (and a warning says
+            how many there are).
+        subtype : ndarray of shape (n_samples,) of str
+            ``"normal"``, ``"bacteria"``, ``"virus"`` or ``"unknown"``.
+        DESCR : str
+            Description of the data set.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root``, the split or a class folder does not exist.
+    ValueError
+        If ``split`` is unknown or a class folder holds no images.
+
+    Warns
+    -----
+    UserWarning
+        Naming every entry that is not used: folders other than NORMAL and
+        PNEUMONIA, and files that are not images by their extension (such as
+        ``.DS_Store``).
+
+    Examples
+    --------
+    >>> from skpneumo.datasets import load_chest_xray
+    >>> data = load_chest_xray("../shared/data/chest_xray", split="val")
+    >>> data.paths.shape, data.target.tolist().count(1), data.target_names.tolist()
+    ((16,), 8, ['NORMAL', 'PNEUMONIA'])
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}; got {split!r}.")
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Data folder {str(root)!r} does not exist or is not a folder.")
+    split_dir = root / split
+    if not split_dir.is_dir():
+        present = sorted(p.name for p in root.iterdir() if p.is_dir())
+        raise FileNotFoundError(
+            f"Split folder {str(split_dir)!r} does not exist (folders in {str(root)!r}: "
+            f"{present})."
+        )
+    ignored = sorted(
+        str(p) for p in split_dir.iterdir() if p.name not in CLASS_NAMES
+    )
+    paths, target, unused = [], [], []
+    for label, class_name in enumerate(CLASS_NAMES):
+        class_dir = split_dir / class_name
+        if not class_dir.is_dir():
+            raise FileNotFoundError(f"Class folder {str(class_dir)!r} does not exist.")
+        files = []
+        for entry in sorted(class_dir.iterdir()):
+            if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(str(entry))
+            else:
+                unused.append(str(entry))
+        if not files:
+            raise ValueError(f"Class folder {str(class_dir)!r} holds no images.")
+        paths += files
+        target += [label] * len(files)
+    if ignored or unused:
+        entries = ignored + unused
+        warnings.warn(
+            f"load_chest_xray ignores {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} "
+            f"of {str(split_dir)!r} that are not images of NORMAL or PNEUMONIA: "
+            f"{entries[:10]}{' ...' if len(entries) > 10 else ''}",
+            UserWarning,
+            stacklevel=2,
+        )
+    groups = [patient_id(p) for p in paths]
+    unknown = [p for p, g in zip(paths, groups) if g is None]
+    if unknown:
+        warnings.warn(
+            f"{len(unknown)} file name(s) name no patient, so each is its own group "
+            f"in `groups` (grouped cross-validation cannot keep their patients "
+            f"together): {unknown[:5]}{' ...' if len(unknown) > 5 else ''}",
+            UserWarning,
+            stacklevel=2,
+        )
+        groups = [g if g is not None else f"file:{p}" for p, g in zip(paths, groups)]
+    return Bunch(
+        paths=np.asarray(paths, dtype=str),
+        target=np.asarray(target, dtype=np.int64),
+        target_names=np.asarray(CLASS_NAMES),
+        groups=np.asarray(groups, dtype=str),
+        subtype=np.asarray([_subtype(t, p) for t, p in zip(target, paths)], dtype=str),
+        DESCR=DESCR,
+    )
