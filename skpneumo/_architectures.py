@@ -74,7 +74,7 @@ def build_cnn(
         x = layers.Conv2D(
             filters * 2**i, 3, padding="same", use_bias=False, name=f"block{i}_conv"
         )(x)
-        x = layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn")(x)
         x = layers.Activation("relu", name=f"block{i}_relu")(x)
         x = layers.MaxPooling2D(2, padding="same", name=f"block{i}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)

@@ -7,14 +7,14 @@ from contextlib import contextmanager
 
 import keras
 import numpy as np
-from scikeras.utils.random_state import tensorflow_random_state
 from scikeras.utils.transformers import ClassifierLabelEncoder
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils._tags import ClassifierTags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 from sklearn_compat.base import _fit_context
@@ -25,24 +25,25 @@ from ._validation import check_binary_target, check_image_array
 
 @contextmanager
 def _seeded(seed):
-    """Seed Python, NumPy and the Keras backend for a fit, then restore them.
+    """Seed Python, NumPy and the Keras backend for a fit; restore Python and NumPy.
 
-    scikeras' context restores Python's, NumPy's and TensorFlow's global state
-    (and turns on TensorFlow's deterministic ops inside it); Keras' own
-    ``set_random_seed`` seeds the backend in use, so that JAX and PyTorch are
-    seeded as well.
+    ``keras.utils.set_random_seed`` seeds the backend in use (TensorFlow, JAX or
+    PyTorch) and Keras' own seed generator; those have no public way to be read
+    back, so they stay seeded after the fit, as after any call of
+    ``set_random_seed``. Python's and NumPy's global generators are restored.
+    TensorFlow's op-determinism switch is left alone (the CPU kernels used here
+    are deterministic without it).
     """
     if seed is None:
         yield
         return
-    with tensorflow_random_state(seed):
-        python_state, numpy_state = random.getstate(), np.random.get_state()
-        try:
-            keras.utils.set_random_seed(seed)
-            yield
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        keras.utils.set_random_seed(seed)
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 class PneumoniaClassifier(KerasClassifier):
@@ -58,7 +59,9 @@ class PneumoniaClassifier(KerasClassifier):
 
     ``X`` is a batch of images of shape ``(n_samples, height, width)`` or
     ``(n_samples, height, width, channels)`` with pixel values on the 0-255
-    scale, typically the uint8 output of :class:`~skpneumo.ImageLoader`. The
+    scale, typically the uint8 output of :class:`~skpneumo.ImageLoader`. A 2-D
+    ``X`` is read as one 1-D signal per row (images of height 1), as
+    :class:`~skpneumo.ZoomOverSampler` does. The
     network rescales and augments them itself (augmentation is active only in
     training), so no float copy of the data set is made outside it.
 
@@ -258,7 +261,7 @@ class PneumoniaClassifier(KerasClassifier):
             The fitted classifier.
         """
         if self.early_stopping and self.weight_averaging:
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'early_stopping' and 'weight_averaging' parameters of "
                 "PneumoniaClassifier cannot both be True: early stopping restores "
                 "the raw weights of its best epoch, weight averaging replaces them."
@@ -273,18 +276,11 @@ class PneumoniaClassifier(KerasClassifier):
             super().fit(X, y, sample_weight=sample_weight)
         return self
 
+    # The learning-rate schedule is planned over ``epochs``, so one-epoch
+    # increments make no sense; hide scikeras' partial_fit (hasattr is False).
+    @available_if(lambda self: False)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Not supported: the learning-rate schedule is planned over ``epochs``.
-
-        Raises
-        ------
-        NotImplementedError
-            Always; use ``fit``.
-        """
-        raise NotImplementedError(
-            "PneumoniaClassifier does not support partial_fit; call fit with the "
-            "number of epochs you want."
-        )
+        """Not available: call ``fit`` with the number of epochs you want."""
 
     @property
     def target_encoder(self):
@@ -293,26 +289,42 @@ class PneumoniaClassifier(KerasClassifier):
         return ClassifierLabelEncoder(loss=self.loss, categories=categories)
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        if reset and y is None:
+            raise ValueError(
+                "PneumoniaClassifier requires y to be passed, but the target y is None."
+            )
+        if X is not None:
+            X = check_image_array(X, allow_signals=True)
+            if reset:
+                self.X_dtype_ = X.dtype
+                self.X_shape_ = X.shape
+                self.n_features_in_ = math.prod(X.shape[1:])
+            elif X.shape[1:] != self.X_shape_[1:]:
+                raise ValueError(
+                    f"X has {math.prod(X.shape[1:])} features, but "
+                    f"PneumoniaClassifier is expecting {self.n_features_in_} features "
+                    f"as input: it was fitted on images of shape {self.X_shape_[1:]}, "
+                    f"got {X.shape[1:]}."
+                )
         if y is not None:
             y = column_or_1d(y, warn=True)
+            if X is not None:
+                check_consistent_length(X, y)
             check_classification_targets(y)
             if reset:
                 check_binary_target(y)
             _, y = super()._validate_data(X=None, y=y, reset=reset, y_numeric=y_numeric)
-        if X is not None:
-            X = check_image_array(X)
-            if reset:
-                self.X_dtype_ = X.dtype
-                self.X_shape_ = X.shape
-            elif X.shape[1:] != self.X_shape_[1:]:
-                raise ValueError(
-                    f"X holds images of shape {X.shape[1:]}, but this "
-                    f"PneumoniaClassifier was fitted on images of shape "
-                    f"{self.X_shape_[1:]}."
-                )
-            if y is not None:
-                check_consistent_length(X, y)
         return X, y
+
+    def _validate_sample_weight(self, X, y, sample_weight):
+        # scikeras drops the images whose weight is zero; both classes must remain
+        X, y, sample_weight = super()._validate_sample_weight(X, y, sample_weight)
+        if np.unique(y).size < 2:
+            raise ValueError(
+                "Only one class is left among the images with a non-zero "
+                "sample_weight; PneumoniaClassifier needs both classes."
+            )
+        return X, y, sample_weight
 
     def _keras_build_fn(self, meta):
         n_samples = meta["X_shape_"][0]

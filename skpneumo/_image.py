@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 RESIZE_MODES = ("squash", "crop", "pad")
+_ORIENTATION = 0x0112  # the EXIF tag
 
 
 class ImageLoadError(ValueError):
@@ -64,28 +65,35 @@ def _to_mode(image, channels):
     return image.convert(target)
 
 
-def _fit_image(image, size, resize, resample):
-    """Resize a decoded Pillow image to ``size`` = (height, width) by ``resize``."""
+def _fit_image(image, size, resize, resample, box=None):
+    """Resize a decoded Pillow image to ``size`` = (height, width) by ``resize``.
+
+    ``box`` = (left, top, right, bottom), in pixels that may be fractional, is
+    the part of ``image`` that holds the picture; None means all of it. A JPEG
+    decoded in draft mode needs it: its last row and column can stand for only
+    part of a block of source pixels.
+    """
     out_h, out_w = size
-    width, height = image.size
+    if box is None:
+        box = (0, 0, *image.size)
+    x0, y0, x1, y1 = box
+    width, height = x1 - x0, y1 - y0
     if resize == "squash":
-        if (width, height) == (out_w, out_h):
+        if box == (0, 0, *image.size) and image.size == (out_w, out_h):
             return image
-        return image.resize((out_w, out_h), resample=resample)
+        return image.resize((out_w, out_h), resample=resample, box=box)
     if resize == "crop":
         scale = max(out_w / width, out_h / height)
         box_w, box_h = out_w / scale, out_h / scale
-        left, top = (width - box_w) / 2, (height - box_h) / 2
-        return image.resize(
-            (out_w, out_h),
-            resample=resample,
-            box=(left, top, left + box_w, top + box_h),
-        )
+        left, top = x0 + (width - box_w) / 2, y0 + (height - box_h) / 2
+        # clamped: rounding can put the kept side a hair outside the picture
+        box = (max(left, x0), max(top, y0), min(left + box_w, x1), min(top + box_h, y1))
+        return image.resize((out_w, out_h), resample=resample, box=box)
     # pad: fit inside, keep the aspect ratio, centre on black
     scale = min(out_w / width, out_h / height)
     new_w = max(1, min(out_w, round(width * scale)))
     new_h = max(1, min(out_h, round(height * scale)))
-    inner = image.resize((new_w, new_h), resample=resample)
+    inner = image.resize((new_w, new_h), resample=resample, box=box)
     canvas = Image.new(image.mode, (out_w, out_h), 0)
     canvas.paste(inner, ((out_w - new_w) // 2, (out_h - new_h) // 2))
     return canvas
@@ -140,17 +148,28 @@ def decode_file(path, size, *, resize="squash", channels=1, max_pixels=None, dra
                         f"max_pixels={max_pixels} (a possible decompression bomb; "
                         "raise max_pixels to accept it)",
                     )
+                box = None
                 if draft and image.format == "JPEG":
-                    _apply_draft(image, size, resize, channels)
+                    box = _apply_draft(image, size, resize, channels)
                 image.load()
+                if box is not None:
+                    orientation = image.getexif().get(_ORIENTATION, 1)
+                    box = _orient_box(box, image.size, orientation)
                 image = ImageOps.exif_transpose(image)
                 image = _to_mode(image, channels)
-                image = _fit_image(image, size, resize, Image.Resampling.BICUBIC)
+                image = _fit_image(image, size, resize, Image.Resampling.BICUBIC, box)
                 array = np.asarray(image, dtype=np.uint8)
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(path, f"{exc} (raise max_pixels to accept it)") from exc
+        # Pillow refuses the declared size inside Image.open, before max_pixels is
+        # checked, and raising max_pixels alone does not lift its limit
+        raise ImageLoadError(
+            path,
+            f"{exc} This is Pillow's own limit (twice PIL.Image.MAX_IMAGE_PIXELS), "
+            f"which applies besides max_pixels={max_pixels}: raise both to accept "
+            "the image.",
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         reason = str(exc) or type(exc).__name__
         if os.path.getsize(path) == 0:
@@ -162,10 +181,14 @@ def decode_file(path, size, *, resize="squash", channels=1, max_pixels=None, dra
 
 
 def _apply_draft(image, size, resize, channels):
-    """Ask libjpeg to decode at the smallest scale that still covers ``size``."""
+    """Ask libjpeg to decode at the smallest scale that still covers ``size``.
+
+    Returns the region of the reduced image that holds the picture, as
+    (left, top, right, bottom), or None if the file cannot be reduced.
+    """
     out_h, out_w = size
     width, height = image.size
-    orientation = image.getexif().get(0x0112, 1)
+    orientation = image.getexif().get(_ORIENTATION, 1)
     if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: axes swap later
         out_h, out_w = out_w, out_h
     scale = _target_scale(width, height, (out_h, out_w), resize)
@@ -174,7 +197,34 @@ def _apply_draft(image, size, resize, channels):
     else:
         request = (math.ceil(width * scale), math.ceil(height * scale))
     mode = "L" if channels == 1 and image.mode in ("L", "RGB", "YCbCr") else None
-    image.draft(mode, request)
+    result = image.draft(mode, request)
+    return None if result is None else result[1]
+
+
+# Where the left, top, right and bottom margins of an image go when it is
+# transposed as ImageOps.exif_transpose does for each EXIF orientation.
+_MARGIN_ORDER = {
+    2: (2, 1, 0, 3),  # mirrored left-right
+    3: (2, 3, 0, 1),  # rotated 180
+    4: (0, 3, 2, 1),  # mirrored top-bottom
+    5: (1, 0, 3, 2),  # transposed
+    6: (3, 0, 1, 2),  # rotated 90 clockwise
+    7: (3, 2, 1, 0),  # transversed
+    8: (1, 2, 3, 0),  # rotated 90 counter-clockwise
+}
+
+
+def _orient_box(box, size, orientation):
+    """Map ``box`` of an image of ``size`` onto the image turned upright by EXIF."""
+    order = _MARGIN_ORDER.get(orientation)
+    if order is None:
+        return box
+    width, height = size
+    margins = (box[0], box[1], width - box[2], height - box[3])
+    left, top, right, bottom = (margins[i] for i in order)
+    if orientation >= 5:
+        width, height = height, width
+    return (left, top, width - right, height - bottom)
 
 
 def fit_array_image(image, size, *, resize="squash", channels=1):

@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import reprlib
 import sys
 
 import numpy as np
@@ -54,7 +55,8 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         Largest accepted ``width * height`` of a file, checked from its header
         before decoding, so that a decompression bomb is rejected. The largest
         Kaggle X-ray has about 8.4 million pixels. None leaves only Pillow's
-        own limit (about 179 million).
+        own limit (about 179 million), which applies whatever ``max_pixels``
+        is; raise ``PIL.Image.MAX_IMAGE_PIXELS`` to go beyond it.
     n_jobs : int or None, default=None
         Number of threads that decode files in parallel (Pillow releases the
         GIL while decoding). None means 1, -1 means all processors.
@@ -116,7 +118,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         self._validate_params()
-        return check_image_size(self.image_size)
+        return check_image_size(self.image_size, caller="ImageLoader")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
@@ -236,27 +238,28 @@ def _as_paths(X):
         )
     if isinstance(X, np.ndarray) and X.dtype.kind in "buif":
         return None
-    if not isinstance(X, np.ndarray):
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1:
+            raise ValueError(
+                f"X must be a 1-D array of image paths; got an array of shape "
+                f"{X.shape} and dtype {X.dtype}."
+            )
+        if X.size == 0:
+            raise ValueError("X holds no images (an empty array was given).")
+        items = list(X)
+    else:
         items = list(X)
         if len(items) == 0:
             raise ValueError("X holds no images (an empty sequence was given).")
-        if not all(isinstance(item, (str, os.PathLike)) for item in items):
-            return None
-        return [os.fspath(item) for item in items]
-    if X.ndim != 1:
-        raise ValueError(
-            f"X must be a 1-D array of image paths; got an array of shape {X.shape} "
-            f"and dtype {X.dtype}."
-        )
-    if X.size == 0:
-        raise ValueError("X holds no images (an empty array was given).")
-    bad = [i for i, item in enumerate(X) if not isinstance(item, (str, os.PathLike))]
+        if not any(isinstance(item, (str, os.PathLike)) for item in items):
+            return None  # nested sequences of pixel values
+    bad = [i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))]
     if bad:
         raise ValueError(
             f"X must hold image paths (str or pathlib.Path); sample {bad[0]} is "
-            f"{X[bad[0]]!r} of type {type(X[bad[0]]).__name__}."
+            f"{reprlib.repr(items[bad[0]])} of type {type(items[bad[0]]).__name__}."
         )
-    return [os.fspath(item) for item in X]
+    return [os.fspath(item) for item in items]
 
 
 class _Progress:

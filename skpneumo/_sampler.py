@@ -7,7 +7,7 @@ from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from PIL import Image
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_consistent_length
 
 from ._validation import check_image_array
@@ -23,8 +23,10 @@ class ZoomOverSampler(BaseOverSampler):
     every minority image is copied ``k`` or ``k + 1`` times before any is copied
     ``k + 2`` times. The images keep their dtype (uint8 stays uint8).
 
-    Unlike most imbalanced-learn samplers it takes images, not a 2-D feature
-    matrix, so it validates its own input.
+    Unlike most imbalanced-learn samplers it takes images: ``X`` of shape
+    ``(n_samples, height, width)`` or ``(n_samples, height, width, channels)``,
+    so it validates its own input. A 2-D ``X`` is read as one 1-D signal per
+    row, zoomed along its length.
 
     Parameters
     ----------
@@ -76,8 +78,12 @@ class ZoomOverSampler(BaseOverSampler):
     def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         X = np.asarray(X)
-        # validated as 4-D, returned in the caller's layout (3-D stays 3-D)
-        X = check_image_array(X).reshape(X.shape)
+        if X.ndim == 2:
+            # rows are 1-D signals, zoomed along their length
+            X = check_image_array(X[:, np.newaxis, :]).reshape(X.shape)
+        else:
+            # validated as 4-D, returned in the caller's layout (3-D stays 3-D)
+            X = check_image_array(X).reshape(X.shape)
         check_consistent_length(X, y)
         return X, y, binarize_y
 
@@ -89,9 +95,10 @@ class ZoomOverSampler(BaseOverSampler):
             or not 1.0 <= zoom[0] <= zoom[1]
             or not np.isfinite(zoom[1])
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'zoom_range' parameter of ZoomOverSampler must be a pair "
-                f"(low, high) of finite floats with 1 <= low <= high; got {zoom!r}."
+                f"(low, high) of finite floats with 1 <= low <= high. Got {zoom!r} "
+                "instead."
             )
         return float(zoom[0]), float(zoom[1])
 
@@ -121,15 +128,18 @@ class ZoomOverSampler(BaseOverSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.sampler_tags.sample_indices = True
         return tags
 
 
 def zoom_image(image, zoom, centre):
-    """Magnify one image of shape (h, w) or (h, w, c) by ``zoom`` and keep its shape and dtype.
+    """Magnify one sample of shape (length,), (h, w) or (h, w, c) by ``zoom`` and keep its shape and dtype.
 
     ``centre`` = (cy, cx) in [0, 1] places the crop window between the top-left
     (0, 0) and bottom-right (1, 1) corners of the image.
     """
+    if image.ndim == 1:
+        return _zoom_signal(image, zoom, centre[1])
     if image.ndim == 2:
         return zoom_image(image[:, :, np.newaxis], zoom, centre)[:, :, 0]
     h, w, c = image.shape
@@ -151,3 +161,17 @@ def zoom_image(image, zoom, centre):
             zoomed = zoomed >= 0.5
         out[:, :, ch] = zoomed
     return out
+
+
+def _zoom_signal(signal, zoom, centre):
+    """Magnify a 1-D signal by ``zoom`` with linear interpolation, keeping its dtype."""
+    n = signal.shape[0]
+    left = centre * (n - n / zoom)
+    positions = left + (np.arange(n) + 0.5) / zoom - 0.5
+    zoomed = np.interp(positions, np.arange(n), signal.astype(np.float64))
+    if signal.dtype.kind in "iu":
+        info = np.iinfo(signal.dtype)
+        return np.clip(np.rint(zoomed), info.min, info.max).astype(signal.dtype)
+    if signal.dtype.kind == "b":
+        return zoomed >= 0.5
+    return zoomed.astype(signal.dtype)

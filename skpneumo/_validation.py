@@ -7,9 +7,11 @@ sampler never imports Keras.
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import InvalidParameterError
 
 
-def check_image_array(X, *, name="X", allow_empty=False):
+def check_image_array(X, *, name="X", allow_empty=False, allow_signals=False):
     """Validate a batch of images and return it as a 4-D array.
 
     Parameters
@@ -21,6 +23,9 @@ def check_image_array(X, *, name="X", allow_empty=False):
         Name used in error messages.
     allow_empty : bool, default=False
         Whether zero samples are accepted.
+    allow_signals : bool, default=False
+        Whether a 2-D array is accepted, as one 1-D signal per row (returned as
+        images of height 1).
 
     Returns
     -------
@@ -31,26 +36,47 @@ def check_image_array(X, *, name="X", allow_empty=False):
     ------
     ValueError
         If ``X`` is not a numeric 3-D or 4-D array, holds NaN or infinity, or is empty.
+    TypeError
+        If ``X`` is a sparse matrix, or an object array of non-numbers.
     """
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix; sparse input is not supported: pass dense "
+            "image arrays."
+        )
     X = np.asarray(X)
+    if X.dtype.kind == "O":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must hold numeric pixel values; its object array holds "
+                f"something else ({exc}). Pass file paths through ImageLoader first."
+            ) from exc
     if X.dtype.kind not in "buif":
         raise ValueError(
             f"{name} must hold numeric pixel values, got an array of dtype {X.dtype}. "
             "Pass file paths through ImageLoader first."
         )
+    shape = X.shape
+    if X.ndim == 2 and allow_signals:
+        X = X[:, np.newaxis, :]
     if X.ndim == 3:
         X = X[..., np.newaxis]
     elif X.ndim != 4:
         raise ValueError(
             f"{name} must be a batch of images of shape (n_samples, height, width) or "
             f"(n_samples, height, width, channels); got an array of shape {X.shape}. "
-            "A 2-D array is ambiguous (flattened images have lost their height and "
-            "width): reshape it first."
+            "Reshape your data: a 2-D array is ambiguous (flattened images have lost "
+            "their height and width)."
         )
     if X.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} holds no images (shape {X.shape}).")
     if 0 in X.shape[1:]:
-        raise ValueError(f"{name} holds images with an empty side: shape {X.shape}.")
+        raise ValueError(
+            f"0 feature(s) (shape={shape}) while a minimum of 1 is required: {name} "
+            "holds images with an empty side."
+        )
     if X.dtype.kind == "f":
         finite = np.isfinite(X).reshape(X.shape[0], -1).all(axis=1)
         if not finite.all():
@@ -67,14 +93,36 @@ def check_binary_target(y, *, name="y"):
     classes = np.unique(y)
     if classes.size != 2:
         raise ValueError(
-            f"{name} must hold exactly two classes (NORMAL and PNEUMONIA); got "
+            f"Only binary classification is supported: {name} must hold exactly two "
+            "classes (e.g. NORMAL and PNEUMONIA); got "
             f"{classes.size} class(es): {_short_list(classes)}."
         )
     return classes
 
 
-def check_image_size(image_size, *, name="image_size"):
-    """Resolve an int or a (height, width) pair into a (height, width) tuple."""
+def check_image_size(image_size, *, name="image_size", caller=None):
+    """Resolve an int or a (height, width) pair into a (height, width) tuple.
+
+    Parameters
+    ----------
+    image_size : int or tuple of (int, int)
+        The value to check.
+    name : str, default="image_size"
+        Name of the parameter, used in error messages.
+    caller : str or None, default=None
+        Name of the estimator the parameter belongs to, used in error messages.
+
+    Returns
+    -------
+    size : tuple of (int, int)
+        ``(height, width)``.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``image_size`` is neither a positive int nor a pair of positive ints.
+    """
+    owner = f" of {caller}" if caller else ""
     if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
         size = (int(image_size), int(image_size))
     elif (
@@ -87,13 +135,14 @@ def check_image_size(image_size, *, name="image_size"):
     ):
         size = (int(image_size[0]), int(image_size[1]))
     else:
-        raise ValueError(
-            f"The '{name}' parameter must be a positive int or a (height, width) pair "
-            f"of positive ints; got {image_size!r}."
+        raise InvalidParameterError(
+            f"The '{name}' parameter{owner} must be a positive int or a (height, "
+            f"width) pair of positive ints. Got {image_size!r} instead."
         )
     if min(size) < 1:
-        raise ValueError(
-            f"The '{name}' parameter must be positive; got {image_size!r}."
+        raise InvalidParameterError(
+            f"The '{name}' parameter{owner} must be positive. Got {image_size!r} "
+            "instead."
         )
     return size
 

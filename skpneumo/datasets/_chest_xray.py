@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 SPLITS = ("train", "val", "test")
@@ -75,6 +76,10 @@ def _subtype(label, filename):
     return match.group(2).lower() if match else "unknown"
 
 
+@validate_params(
+    {"root": [str, os.PathLike], "split": [StrOptions(set(SPLITS))]},
+    prefer_skip_nested_validation=True,
+)
 def load_chest_xray(root, split="train"):
     """List the images of one split of a Kaggle-layout chest X-ray folder.
 
@@ -111,10 +116,12 @@ def load_chest_xray(root, split="train"):
 
     Raises
     ------
+    InvalidParameterError
+        If ``split`` is unknown or ``root`` is not a path.
     FileNotFoundError
         If ``root``, the split or a class folder does not exist.
     ValueError
-        If ``split`` is unknown or a class folder holds no images.
+        If a class folder holds no images.
 
     Warns
     -----
@@ -130,8 +137,6 @@ def load_chest_xray(root, split="train"):
     >>> data.paths.shape, data.target.tolist().count(1), data.target_names.tolist()
     ((16,), 8, ['NORMAL', 'PNEUMONIA'])
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}; got {split!r}.")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Data folder {str(root)!r} does not exist or is not a folder.")
@@ -145,11 +150,16 @@ def load_chest_xray(root, split="train"):
     ignored = sorted(
         str(p) for p in split_dir.iterdir() if p.name not in CLASS_NAMES
     )
+    for class_name in CLASS_NAMES:
+        if not (split_dir / class_name).is_dir():
+            present = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
+            raise FileNotFoundError(
+                f"Class folder {str(split_dir / class_name)!r} does not exist "
+                f"(folders in {str(split_dir)!r}: {present})."
+            )
     paths, target, unused = [], [], []
     for label, class_name in enumerate(CLASS_NAMES):
         class_dir = split_dir / class_name
-        if not class_dir.is_dir():
-            raise FileNotFoundError(f"Class folder {str(class_dir)!r} does not exist.")
         files = []
         for entry in sorted(class_dir.iterdir()):
             if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES:
@@ -167,7 +177,7 @@ def load_chest_xray(root, split="train"):
             f"of {str(split_dir)!r} that are not images of NORMAL or PNEUMONIA: "
             f"{entries[:10]}{' ...' if len(entries) > 10 else ''}",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # past validate_params' wrapper
         )
     groups = [patient_id(p) for p in paths]
     unknown = [p for p, g in zip(paths, groups) if g is None]
@@ -177,7 +187,7 @@ def load_chest_xray(root, split="train"):
             f"in `groups` (grouped cross-validation cannot keep their patients "
             f"together): {unknown[:5]}{' ...' if len(unknown) > 5 else ''}",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # past validate_params' wrapper
         )
         groups = [g if g is not None else f"file:{p}" for p, g in zip(paths, groups)]
     return Bunch(

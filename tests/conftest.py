@@ -1,0 +1,73 @@
+"""Shared fixtures: tiny generated X-ray folders and the path to the real data."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def synthetic_xray(label, rng, size=24):
+    """A noisy grey square; PNEUMONIA images carry a bright patch in the right lung."""
+    image = rng.normal(90, 25, size=(size, size))
+    if label == 1:
+        q = size // 4
+        image[q : 3 * q, size // 2 + 1 : size - 2] += 90
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def make_kaggle_folder(root, *, n_train=(12, 12), n_val=(4, 4), size=24, seed=0):
+    """Write a Kaggle-layout folder of generated images; return its root.
+
+    NORMAL files are named like ``IM-0007-0001.jpeg`` and PNEUMONIA files like
+    ``person7_bacteria_12.jpeg``; every patient has two images, so that grouped
+    cross-validation has something to group.
+    """
+    rng = np.random.RandomState(seed)
+    root = Path(root)
+    for split, counts in (("train", n_train), ("val", n_val)):
+        offset = 0 if split == "train" else 5000
+        for label, (class_name, count) in enumerate(zip(("NORMAL", "PNEUMONIA"), counts)):
+            folder = root / split / class_name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                patient = offset + i // 2
+                if label == 0:
+                    name = f"IM-{patient:04d}-{i % 2 + 1:04d}.jpeg"
+                else:
+                    kind = "bacteria" if patient % 2 else "virus"
+                    name = f"person{patient}_{kind}_{i}.jpeg"
+                Image.fromarray(synthetic_xray(label, rng, size)).save(
+                    folder / name, quality=95
+                )
+    return root
+
+
+@pytest.fixture(scope="session")
+def kaggle_root(tmp_path_factory):
+    """A Kaggle-layout folder with 24 + 24 training and 4 + 4 validation images."""
+    return make_kaggle_folder(
+        tmp_path_factory.mktemp("chest_xray"), n_train=(24, 24), n_val=(4, 4)
+    )
+
+
+@pytest.fixture
+def image_batch():
+    """Twenty 16x16 greyscale uint8 images with a learnable signal, and labels."""
+    rng = np.random.RandomState(0)
+    y = np.array([0, 1] * 10)
+    X = np.stack([synthetic_xray(label, rng, 16) for label in y])[..., np.newaxis]
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The real chest X-ray data beside the repository (skips if absent)."""
+    if not (SHARED_DATA / "chest_xray" / "train").is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA

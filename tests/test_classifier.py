@@ -1,0 +1,154 @@
+"""PneumoniaClassifier as scikit-learn users rely on it."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
+
+from skpneumo import PneumoniaClassifier
+
+TINY = dict(n_blocks=1, filters=4, epochs=2, random_state=0)
+
+
+def test_stock_scikeras_is_not_a_classifier_but_ours_is(image_batch):
+    """Upstream watch: scikeras' KerasClassifier is invisible to scikit-learn.
+
+    If this test starts failing on the stock wrapper, scikeras fixed its tags
+    and our override in ``__sklearn_tags__`` can be revisited.
+    """
+    from scikeras.wrappers import KerasClassifier
+
+    X, y = image_batch
+    stock = KerasClassifier()
+    assert not is_classifier(stock)
+    assert not isinstance(check_cv(3, y, classifier=is_classifier(stock)), StratifiedKFold)
+
+    ours = PneumoniaClassifier(**TINY)
+    assert is_classifier(ours)
+    assert isinstance(check_cv(3, y, classifier=is_classifier(ours)), StratifiedKFold)
+    # roc_auc needs predict_proba to be used on a classifier; it is, and is finite
+    scores = cross_val_score(ours, X, y, cv=2, scoring="roc_auc", error_score="raise")
+    assert np.all(np.isfinite(scores))
+
+
+def test_stock_scikeras_roc_auc_is_nan(image_batch):
+    """The failure mode we fix: the stock wrapper scores roc_auc as NaN."""
+    import keras
+    from scikeras.wrappers import KerasClassifier
+
+    def build():
+        model = keras.Sequential(
+            [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
+        )
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+        return model
+
+    X, y = image_batch
+    stock = KerasClassifier(model=build, epochs=1, verbose=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(stock, X, y, cv=2, scoring="roc_auc")
+    assert np.all(np.isnan(scores))
+
+
+def test_predict_proba_classes_and_history(image_batch):
+    X, y = image_batch
+    labels = np.where(y == 1, "PNEUMONIA", "NORMAL")
+    clf = PneumoniaClassifier(**TINY).fit(X, labels)
+    assert clf.classes_.tolist() == ["NORMAL", "PNEUMONIA"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert set(clf.predict(X)) <= {"NORMAL", "PNEUMONIA"}
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert set(clf.history_) == {"loss", "auc", "accuracy"}
+    assert all(len(v) == 2 for v in clf.history_.values())
+    assert clf.n_iter_ == 2
+    score = get_scorer("roc_auc")(clf, X, labels)
+    assert np.isfinite(score)
+
+
+def test_integer_labels_and_uint8_input_kept(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    assert clf.classes_.tolist() == [0, 1]
+    assert clf.X_dtype_ == np.uint8
+    assert clf.X_shape_ == X.shape
+
+
+def test_same_seed_same_probabilities_and_clone(image_batch):
+    X, y = image_batch
+    first = PneumoniaClassifier(**TINY).fit(X, y)
+    second = clone(first).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert not hasattr(clone(first), "model_")
+
+
+def test_pickle_round_trip(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.get_params() == clf.get_params()
+
+
+def test_set_params_round_trip():
+    clf = PneumoniaClassifier()
+    params = clf.get_params()
+    assert "learning_rate" in params and "model" not in params and "loss" not in params
+    clf.set_params(learning_rate=3e-4, n_blocks=2)
+    assert clf.get_params()["learning_rate"] == 3e-4
+    assert clone(clf).get_params() == clf.get_params()
+    with pytest.raises(ValueError, match="Invalid parameter 'fit'"):
+        clf.set_params(fit__epochs=3)
+
+
+def test_no_partial_fit():
+    assert not hasattr(PneumoniaClassifier(), "partial_fit")
+
+
+def test_early_stopping_restores_best(image_batch):
+    X, y = image_batch
+    X = np.concatenate([X, X])
+    y = np.concatenate([y, y])
+    clf = PneumoniaClassifier(
+        n_blocks=1, filters=4, epochs=6, early_stopping=True, validation_fraction=0.25,
+        n_iter_no_change=1, random_state=0,
+    ).fit(X, y)
+    assert "val_loss" in clf.history_
+    assert 1 <= clf.n_iter_ <= 6
+    assert len(clf.history_["val_loss"]) == clf.n_iter_
+
+
+def test_weight_averaging_fits(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(weight_averaging=True, **TINY).fit(X, y)
+    assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+def test_invalid_parameter_named_at_fit(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(learning_rate=-1)  # construction never validates
+    with pytest.raises(ValueError, match="'learning_rate' parameter"):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="'early_stopping' and 'weight_averaging'"):
+        PneumoniaClassifier(early_stopping=True, weight_averaging=True).fit(X, y)
+
+
+def test_predict_rejects_other_image_shape(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on images of shape \(16, 16, 1\)"):
+        clf.predict(X[:, :8, :8])
+
+
+def test_seeded_fit_leaves_unseeded_fits_working(image_batch):
+    """A seeded fit must not leave global switches (e.g. TF op determinism) on."""
+    X, y = image_batch
+    PneumoniaClassifier(**TINY).fit(X, y)
+    unseeded = dict(TINY, random_state=None)
+    PneumoniaClassifier(**unseeded).fit(X, y)  # raised when determinism leaked

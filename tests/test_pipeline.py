@@ -1,0 +1,57 @@
+"""The pipeline and the issue's user snippet, run as written on tiny data."""
+
+import numpy as np
+from imblearn.pipeline import Pipeline
+
+from skpneumo import ImageLoader, PneumoniaClassifier, ZoomOverSampler, make_pneumonia_pipeline
+
+
+def test_pipeline_steps():
+    pipe = make_pneumonia_pipeline(image_size=32, epochs=3, random_state=0)
+    assert isinstance(pipe, Pipeline)
+    names = [name for name, _ in pipe.steps]
+    assert names == ["loader", "sampler", "classifier"]
+    assert isinstance(pipe.named_steps["loader"], ImageLoader)
+    assert isinstance(pipe.named_steps["sampler"], ZoomOverSampler)
+    assert isinstance(pipe.named_steps["classifier"], PneumoniaClassifier)
+    assert pipe.get_params()["classifier__epochs"] == 3
+    assert pipe.get_params()["loader__image_size"] == 32
+
+
+def test_user_snippet_runs(kaggle_root):
+    # The issue's snippet, verbatim but for the data folder and tiny network sizes.
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+    from skpneumo import PneumoniaClassifier, ImageLoader, ZoomOverSampler, make_pneumonia_pipeline  # noqa: F401,F811
+    from skpneumo.datasets import load_chest_xray
+
+    train = load_chest_xray(kaggle_root, split="train")
+    pipe = make_pneumonia_pipeline(image_size=16, epochs=3, n_blocks=2, filters=4, random_state=0)
+    search = GridSearchCV(pipe, {"classifier__learning_rate": [1e-3, 3e-4]},
+                          scoring="roc_auc", cv=StratifiedGroupKFold(n_splits=3))
+    search.fit(train.paths, train.target, groups=train.groups)
+    proba = search.predict_proba(load_chest_xray(kaggle_root, split="val").paths)
+
+    assert proba.shape == (8, 2)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)), scores
+    assert search.best_params_["classifier__learning_rate"] in (1e-3, 3e-4)
+
+
+def test_grid_search_over_sampler_and_classifier(kaggle_root):
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+    from skpneumo.datasets import load_chest_xray
+
+    train = load_chest_xray(kaggle_root, split="train")
+    # drop some NORMAL images so that the sampler has work to do
+    keep = np.r_[np.flatnonzero(train.target == 0)[:12], np.flatnonzero(train.target == 1)]
+    pipe = make_pneumonia_pipeline(image_size=16, epochs=2, n_blocks=1, filters=4, random_state=0)
+    search = GridSearchCV(
+        pipe,
+        {"sampler__zoom_range": [(1.0, 1.1), (1.1, 1.3)], "classifier__dropout": [0.0]},
+        scoring="roc_auc",
+        cv=StratifiedGroupKFold(n_splits=2),
+    )
+    search.fit(train.paths[keep], train.target[keep], groups=train.groups[keep])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    sampler = search.best_estimator_.named_steps["sampler"]
+    assert np.bincount(train.target[keep][sampler.sample_indices_]).tolist() == [24, 24]
