@@ -1,0 +1,19 @@
+"""Clinical metrics, operating thresholds and the plots of an evaluation report."""
+
+from ._report import (
+    TARGET_SENSITIVITY,
+    binary_report,
+    plot_confusion_matrix,
+    plot_history,
+    plot_roc_curve,
+    threshold_for_sensitivity,
+)
+
+__all__ = [
+    "TARGET_SENSITIVITY",
+    "binary_report",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_roc_curve",
+    "threshold_for_sensitivity",
+]
