@@ -14,16 +14,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ImageLoadError",
+    "ModelFormatError",
     "ImageLoader",
     "PneumoniaClassifier",
     "ZoomOverSampler",
     "build_cnn",
+    "load_model",
     "make_pneumonia_pipeline",
+    "save_model",
 ]
 
 _LAZY = {
     "PneumoniaClassifier": "._classifier",
     "build_cnn": "._architectures",
+    "ModelFormatError": "._persistence",
+    "load_model": "._persistence",
+    "save_model": "._persistence",
 }
 
 

@@ -104,6 +104,11 @@ class PneumoniaClassifier(KerasClassifier):
         Fraction held out for early stopping.
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs.
+    threshold : float, default=0.5
+        Operating point: ``predict`` returns the second class (PNEUMONIA) when
+        its probability is at least ``threshold``. ``predict_proba`` and
+        ROC-AUC do not depend on it. See
+        :func:`skpneumo.metrics.threshold_for_sensitivity` to choose it.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, augmentation, dropout, shuffling and the
         early-stopping split. With an int, two fits on the CPU with the
@@ -166,6 +171,7 @@ class PneumoniaClassifier(KerasClassifier):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -189,6 +195,7 @@ class PneumoniaClassifier(KerasClassifier):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        threshold=0.5,
         random_state=None,
         verbose=0,
     ):
@@ -206,6 +213,7 @@ class PneumoniaClassifier(KerasClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.threshold = threshold
         self.random_state = random_state
         self.verbose = verbose
 
@@ -409,6 +417,58 @@ class PneumoniaClassifier(KerasClassifier):
             stratify=labels,
             random_state=self._seed,
         )
+
+    def predict_proba(self, X):
+        """Probability of each class for each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels])
+            Images, pixel values on the 0-255 scale.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns follow ``classes_``; the second is the network's output.
+        """
+        # scikeras' own decoding squeezes a single image to shape (2,)
+        positive = np.asarray(self._predict_raw(X), dtype=np.float64).reshape(-1)
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X):
+        """Predict the class of each image at the ``threshold`` operating point.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels])
+            Images, pixel values on the 0-255 scale.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            ``classes_[1]`` where P(``classes_[1]``) >= ``threshold``, else
+            ``classes_[0]``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
+
+    def _set_fitted_state(self, model, *, classes, X_shape, X_dtype, history, n_iter):
+        """Make this classifier fitted around a trained Keras ``model``.
+
+        Used to load a saved model without refitting (see
+        :func:`skpneumo.load_model`).
+        """
+        self.classes_ = None
+        _, y = self._validate_data(y=np.asarray(classes), reset=True)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        vars(self).update(self.target_encoder_.get_metadata())
+        self.model_ = model
+        self.X_shape_ = tuple(X_shape)
+        self.X_dtype_ = np.dtype(X_dtype)
+        self.n_features_in_ = math.prod(self.X_shape_[1:])
+        self.history_ = {key: list(values) for key, values in history.items()}
+        self.n_iter_ = n_iter
+        return self
 
     def _predict_raw(self, X, **kwargs):
         check_is_fitted(self, "model_")

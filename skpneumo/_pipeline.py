@@ -21,6 +21,7 @@ def make_pneumonia_pipeline(
     epochs=15,
     batch_size=32,
     class_weight=None,
+    threshold=0.5,
     n_jobs=None,
     memory=None,
     random_state=None,
@@ -48,7 +49,7 @@ def make_pneumonia_pipeline(
     sampling_strategy : float, str, dict or callable, default="auto"
         The sampler's target class sizes.
     n_blocks, filters, dropout, augmentation, learning_rate, epochs, batch_size, \
-class_weight
+class_weight, threshold
         Passed to :class:`PneumoniaClassifier`.
     n_jobs : int or None, default=None
         Decoding threads of the loader.
@@ -105,6 +106,7 @@ class_weight
                     epochs=epochs,
                     batch_size=batch_size,
                     class_weight=class_weight,
+                    threshold=threshold,
                     random_state=random_state,
                     verbose=verbose,
                 ),

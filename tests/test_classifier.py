@@ -152,3 +152,19 @@ def test_seeded_fit_leaves_unseeded_fits_working(image_batch):
     PneumoniaClassifier(**TINY).fit(X, y)
     unseeded = dict(TINY, random_state=None)
     PneumoniaClassifier(**unseeded).fit(X, y)  # raised when determinism leaked
+
+
+def test_single_image_gives_one_row(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    assert clf.predict_proba(X[:1]).shape == (1, 2)
+    assert clf.predict(X[:1]).shape == (1,)
+
+
+def test_threshold_sets_the_operating_point(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    p = clf.predict_proba(X)[:, 1]
+    for threshold in (0.0, np.median(p), 1.0):
+        clf.set_params(threshold=threshold)
+        np.testing.assert_array_equal(clf.predict(X), (p >= threshold).astype(int))

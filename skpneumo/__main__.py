@@ -1,0 +1,7 @@
+"""``python -m skpneumo``: the same as the ``skpneumo`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
