@@ -8,7 +8,9 @@ Format (``format_version`` 1), a folder holding:
 ``skpneumo.json``
     ``format``, ``format_version``, the skpneumo, Keras and backend versions
     that wrote it, and for each pipeline step (``loader``, ``sampler``,
-    ``classifier``) its class name and parameters; for the classifier also its
+    ``classifier``) its class name and parameters (or ``"passthrough"`` for a
+    step left out, such as the sampler when class weights rebalance instead);
+    for the classifier also its
     fitted state: ``classes_``, ``X_shape_``, ``X_dtype_``, ``history_`` and
     ``n_iter_``. Tuples and dicts with non-string keys are written as
     ``{"__tuple__": [...]}`` and ``{"__dict__": [[key, value], ...]}``.
@@ -133,6 +135,9 @@ def save_model(pipeline, path):
         "steps": {},
     }
     for name, step in pipeline.steps:
+        if step is None or step == "passthrough":
+            meta["steps"][name] = {"class": "passthrough"}
+            continue
         meta["steps"][name] = {
             "class": type(step).__name__,
             "params": {
@@ -218,6 +223,9 @@ def load_model(path):
     try:
         for name in STEPS:
             spec = meta["steps"][name]
+            if spec["class"] == "passthrough" and name != "classifier":
+                steps.append((name, "passthrough"))
+                continue
             if spec["class"] not in classes:
                 raise ModelFormatError(
                     f"{str(meta_file)!r}: unknown class {spec['class']!r} for step {name!r}."

@@ -136,3 +136,15 @@ def test_unsavable_parameter_is_named(fitted, tmp_path):
             save_model(pipe, tmp_path / "model")
     finally:
         pipe.named_steps["sampler"].set_params(random_state=0)
+
+
+def test_pipeline_without_sampler_round_trips(kaggle_root, tmp_path):
+    """Class weights instead of over-sampling: the sampler step is "passthrough"."""
+    from skpneumo.datasets import load_chest_xray
+
+    data = load_chest_xray(kaggle_root, split="train")
+    pipe = make_pneumonia_pipeline(class_weight="balanced", **TINY)
+    pipe.set_params(sampler="passthrough").fit(data.paths, data.target)
+    loaded = load_model(save_model(pipe, tmp_path / "model"))
+    assert loaded.named_steps["sampler"] == "passthrough"
+    np.testing.assert_array_equal(loaded.predict_proba(data.paths), pipe.predict_proba(data.paths))

@@ -1,0 +1,134 @@
+"""Sphinx directive ``markdown-report``: show a generated Markdown report, if present.
+
+The benchmark scripts write their results as Markdown (``benchmarks/quality.md``)
+and the documentation has no Markdown parser, so this directive converts the
+little Markdown they use (headings, paragraphs, pipe tables, inline code) to
+reStructuredText. When the file does not exist, the directive's own content is
+shown instead, so the site builds before the benchmark has been run::
+
+    .. markdown-report:: ../benchmarks/quality.md
+       :images: quality_roc.png quality_confusion.png
+
+       Not generated yet: run ``python benchmarks/quality.py``.
+
+``:images:`` names pictures beside the Markdown file that are shown after it
+when they exist.
+"""
+
+import re
+from pathlib import Path
+
+from docutils.parsers.rst import directives
+from sphinx.util.docutils import SphinxDirective
+
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+
+
+def _inline(text):
+    """Markdown inline markup (code spans, links) to reStructuredText.
+
+    Outside code spans, ``|`` (a substitution in reStructuredText) and a lone
+    ``*`` (the start of emphasis) are escaped.
+    """
+    parts = _CODE_SPAN.split(text)
+    for i, part in enumerate(parts):
+        if i % 2:
+            parts[i] = f"`{part}`"
+        else:
+            part = part.replace("\\", "\\\\").replace("|", "\\|").replace(" * ", " \\* ")
+            parts[i] = _LINK.sub(lambda m: f"`{m.group(1)} <{m.group(2)}>`__", part)
+    return "".join(parts)
+
+
+def _table(rows):
+    cells = [
+        [_inline(cell.strip()) for cell in row.strip().strip("|").split("|")]
+        for row in rows
+        if not re.fullmatch(r"\|?[\s:|-]+\|?", row.strip())  # the |---| line
+    ]
+    width = max(len(row) for row in cells)
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in cells:
+        row = row + [""] * (width - len(row))
+        lines.append(f"   * - {row[0]}".rstrip())
+        lines += [f"     - {cell}".rstrip() for cell in row[1:]]
+    return lines + [""]
+
+
+def markdown_to_rst(text):
+    """Convert headings, paragraphs, pipe tables and inline code.
+
+    A heading becomes a rubric, so that the report does not add sections to
+    the page's table of contents; fenced code blocks become literal blocks.
+
+    >>> print(markdown_to_rst("# Title\\n\\nRun `x`.\\n\\n| a | b |\\n| --- | --- |\\n| 1 | |"))
+    .. rubric:: Title
+    <BLANKLINE>
+    Run ``x``.
+    <BLANKLINE>
+    .. list-table::
+       :header-rows: 1
+    <BLANKLINE>
+       * - a
+         - b
+       * - 1
+         -
+    <BLANKLINE>
+    """
+    out, table, fence = [], [], None
+    for line in text.splitlines():
+        if fence is not None:
+            if line.strip().startswith("```"):
+                out += ["::", ""] + [f"   {code}" for code in fence] + [""]
+                fence = None
+            else:
+                fence.append(line)
+            continue
+        if line.strip().startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            out += _table(table)
+            table = []
+        if line.strip().startswith("```"):
+            fence = []
+        elif line.startswith("#"):
+            out += [f".. rubric:: {_inline(line.lstrip('#').strip())}", ""]
+        else:
+            out.append(_inline(line))
+    if table:
+        out += _table(table)
+    lines = []
+    for line in out:  # one blank line at most between blocks
+        if line.strip() or (lines and lines[-1].strip()):
+            lines.append(line)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+class MarkdownReport(SphinxDirective):
+    """Include a Markdown report converted to reStructuredText, or the fallback."""
+
+    required_arguments = 1
+    has_content = True
+    option_spec = {"images": directives.unchanged}
+
+    def run(self):
+        relative, absolute = self.env.relfn2path(self.arguments[0])
+        path = Path(absolute)
+        if not path.is_file():
+            return self.parse_content_to_nodes()
+        self.env.note_dependency(absolute)
+        text = markdown_to_rst(path.read_text(encoding="utf-8"))
+        folder = Path(self.arguments[0]).parent
+        for name in (self.options.get("images") or "").split():
+            if (path.parent / name).is_file():
+                text += f"\n.. image:: {(folder / name).as_posix()}\n   :width: 45%\n"
+        return self.parse_text_to_nodes(text)
+
+
+def setup(app):
+    app.add_directive("markdown-report", MarkdownReport)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
