@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
 from skpneumo import ImageLoader, make_pneumonia_pipeline
-from skpneumo.datasets import load_chest_xray
+from skpneumo.datasets import load_chest_xray, subsample_patients
 
 data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/chest_xray")
 out_dir = Path(sys.argv[2] if len(sys.argv) > 2 else "example_output")
@@ -33,20 +33,9 @@ out_dir.mkdir(parents=True, exist_ok=True)
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 
 
-def patient_subset(data, n_images, seed=0):
-    """Indices of randomly drawn whole patients, n_images[label] images per class."""
-    rng = np.random.RandomState(seed)
-    keep = []
-    for label, wanted in enumerate(n_images):
-        for patient in rng.permutation(np.unique(data.groups[data.target == label])):
-            keep.extend(np.flatnonzero(data.groups == patient))
-            if np.sum(data.target[keep] == label) >= wanted:
-                break
-    return np.sort(keep)
-
 
 data = load_chest_xray(data_dir, split="train")
-keep = patient_subset(data, (16, 32) if quick else (400, 1100))
+keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
 paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]
 print(f"{len(y)} images of {len(np.unique(groups))} patients, {np.sum(y == 0)} NORMAL")
 

@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from skpneumo import make_pneumonia_pipeline
-from skpneumo.datasets import load_chest_xray
+from skpneumo.datasets import load_chest_xray, subsample_patients
 from skpneumo.inspection import grad_cam, occlusion_sensitivity, plot_heatmap
 
 data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/chest_xray")
@@ -43,21 +43,10 @@ out_dir.mkdir(parents=True, exist_ok=True)
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 
 
-def patient_subset(data, n_images, seed=0):
-    """Indices of randomly drawn whole patients, n_images[label] images per class."""
-    rng = np.random.RandomState(seed)
-    keep = []
-    for label, wanted in enumerate(n_images):
-        for patient in rng.permutation(np.unique(data.groups[data.target == label])):
-            keep.extend(np.flatnonzero(data.groups == patient))
-            if np.sum(data.target[keep] == label) >= wanted:
-                break
-    return np.sort(keep)
-
 
 train = load_chest_xray(data_dir, split="train")
 if quick:
-    keep = patient_subset(train, (16, 32))
+    keep = subsample_patients(train, (16, 32), random_state=0)
     train.paths, train.target = train.paths[keep], train.target[keep]
 settings = (
     dict(image_size=32, n_blocks=2, filters=8, epochs=2)

@@ -37,7 +37,7 @@ from sklearn.model_selection import (
 )
 
 from skpneumo import ImageLoader, make_pneumonia_pipeline
-from skpneumo.datasets import load_chest_xray
+from skpneumo.datasets import load_chest_xray, subsample_patients
 from skpneumo.metrics import binary_report, threshold_for_sensitivity
 
 data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/chest_xray")
@@ -47,20 +47,9 @@ quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 TARGET = 0.95  # wanted sensitivity
 
 
-def patient_subset(data, n_images, seed=0):
-    """Indices of randomly drawn whole patients, n_images[label] images per class."""
-    rng = np.random.RandomState(seed)
-    keep = []
-    for label, wanted in enumerate(n_images):
-        for patient in rng.permutation(np.unique(data.groups[data.target == label])):
-            keep.extend(np.flatnonzero(data.groups == patient))
-            if np.sum(data.target[keep] == label) >= wanted:
-                break
-    return np.sort(keep)
-
 
 data = load_chest_xray(data_dir, split="train")
-keep = patient_subset(data, (16, 32) if quick else (400, 1100))
+keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
 paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]
 settings = (
     dict(image_size=32, n_blocks=1, filters=4, epochs=1, augmentation=0.0)

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skpneumo import make_pneumonia_pipeline
-from skpneumo.datasets import load_chest_xray
+from skpneumo.datasets import load_chest_xray, subsample_patients
 from skpneumo.metrics import (
     binary_report,
     plot_confusion_matrix,
@@ -43,23 +43,12 @@ out_dir.mkdir(parents=True, exist_ok=True)
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 
 
-def patient_subset(data, n_images, seed=0):
-    """Indices of randomly drawn whole patients, n_images[label] images per class."""
-    rng = np.random.RandomState(seed)
-    keep = []
-    for label, wanted in enumerate(n_images):
-        for patient in rng.permutation(np.unique(data.groups[data.target == label])):
-            keep.extend(np.flatnonzero(data.groups == patient))
-            if np.sum(data.target[keep] == label) >= wanted:
-                break
-    return np.sort(keep)
-
 
 train = load_chest_xray(data_dir, split="train")
 split = "test" if (data_dir / "test").is_dir() else "val"
 evaluation = load_chest_xray(data_dir, split=split)
 if quick:
-    keep = patient_subset(train, (16, 32))
+    keep = subsample_patients(train, (16, 32), random_state=0)
     train.paths, train.target = train.paths[keep], train.target[keep]
 print(
     f"training on {len(train.paths)} images ({np.sum(train.target == 0)} NORMAL), "

@@ -164,7 +164,10 @@ def _evaluate(args):
     ax.set_title(f"Normalised confusion matrix, threshold {threshold:.3f}")
     figure.savefig(out / "confusion_matrix.png", dpi=100, bbox_inches="tight")
     print(table, end="")
-    print(f"Report written to {out} (metrics.json, metrics.md, roc_curve.png, confusion_matrix.png)")
+    print(
+        f"Report written to {out} "
+        "(metrics.json, metrics.md, roc_curve.png, confusion_matrix.png)"
+    )
     return 0
 
 

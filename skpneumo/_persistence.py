@@ -114,9 +114,8 @@ def save_model(pipeline, path):
     --------
     load_model : Load it back.
     """
-    from sklearn.utils.validation import check_is_fitted
-
     import keras
+    from sklearn.utils.validation import check_is_fitted
 
     path = Path(path)
     names = [name for name, _ in getattr(pipeline, "steps", [])]
@@ -232,7 +231,10 @@ def load_model(path):
                 )
             params = {key: _decode(value) for key, value in spec["params"].items()}
             steps.append((name, classes[spec["class"]](**params)))
-        fitted = {key: _decode(value) for key, value in meta["steps"]["classifier"]["fitted"].items()}
+        fitted = {
+            key: _decode(value)
+            for key, value in meta["steps"]["classifier"]["fitted"].items()
+        }
     except (KeyError, TypeError) as exc:
         raise ModelFormatError(f"{str(meta_file)!r} is incomplete or damaged: {exc!r}") from exc
     import keras

@@ -133,7 +133,9 @@ class ZoomOverSampler(BaseOverSampler):
 
 
 def zoom_image(image, zoom, centre):
-    """Magnify one sample of shape (length,), (h, w) or (h, w, c) by ``zoom`` and keep its shape and dtype.
+    """Magnify one sample by ``zoom``, keeping its shape and dtype.
+
+    A sample is a 1-D signal (length,) or an image (h, w) or (h, w, c).
 
     ``centre`` = (cy, cx) in [0, 1] places the crop window between the top-left
     (0, 0) and bottom-right (1, 1) corners of the image.
