@@ -16,12 +16,13 @@ def make_pneumonia_pipeline(
     n_blocks=4,
     filters=16,
     dropout=0.3,
-    augmentation=1.0,
+    augmentation=0.0,
     learning_rate=1e-3,
     epochs=15,
     batch_size=32,
     class_weight=None,
     threshold=0.5,
+    mixed_precision="auto",
     n_jobs=None,
     memory=None,
     random_state=None,
@@ -49,7 +50,7 @@ def make_pneumonia_pipeline(
     sampling_strategy : float, str, dict or callable, default="auto"
         The sampler's target class sizes.
     n_blocks, filters, dropout, augmentation, learning_rate, epochs, batch_size, \
-class_weight, threshold
+class_weight, threshold, mixed_precision
         Passed to :class:`PneumoniaClassifier`.
     n_jobs : int or None, default=None
         Decoding threads of the loader.
@@ -107,6 +108,7 @@ class_weight, threshold
                     batch_size=batch_size,
                     class_weight=class_weight,
                     threshold=threshold,
+                    mixed_precision=mixed_precision,
                     random_state=random_state,
                     verbose=verbose,
                 ),

@@ -53,6 +53,11 @@ def check_image_array(X, *, name="X", allow_empty=False, allow_signals=False):
                 f"{name} must hold numeric pixel values; its object array holds "
                 f"something else ({exc}). Pass file paths through ImageLoader first."
             ) from exc
+    if X.dtype.kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {name} must hold real pixel values, got "
+            f"an array of dtype {X.dtype}."
+        )
     if X.dtype.kind not in "buif":
         raise ValueError(
             f"{name} must hold numeric pixel values, got an array of dtype {X.dtype}. "

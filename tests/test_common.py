@@ -76,6 +76,12 @@ CLASSIFIER_EXPECTED_FAILURES = {
         "a check's few gradient steps ranks them well (AUC ~0.99) but its "
         "probabilities have not yet moved far enough from 0.5"
     ),
+    "check_class_weight_classifiers": (
+        "the check wants > 87% of predictions in the up-weighted class after the "
+        "check's 2 gradient steps (2 epochs of 50 blobs); whether the output has "
+        "crossed 0.5 by then depends on the initial weights: it holds for about "
+        "half of the random_state values (6 of 0-11), not for random_state=0"
+    ),
 }
 
 SAMPLER_EXPECTED_FAILURES = {
