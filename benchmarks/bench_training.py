@@ -91,8 +91,7 @@ def overhead(args):
 def _child(n_images, size, epochs):
     """Fit the default pipeline in a child process; return (seconds, peak RSS bytes)."""
     code = (
-        "import sys, time, numpy as np\n"
-        f"sys.argv = ['x']\n"
+        "import time, numpy as np\n"
         "from skpneumo import make_pneumonia_pipeline\n"
         "from skpneumo.datasets import load_chest_xray\n"
         f"data = load_chest_xray({str(DATA)!r}, split='train')\n"

@@ -38,7 +38,6 @@ out_dir.mkdir(parents=True, exist_ok=True)
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 
 
-
 data = load_chest_xray(data_dir, split="train")
 keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
 paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]

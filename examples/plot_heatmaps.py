@@ -43,7 +43,6 @@ out_dir.mkdir(parents=True, exist_ok=True)
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 
 
-
 train = load_chest_xray(data_dir, split="train")
 if quick:
     keep = subsample_patients(train, (16, 32), random_state=0)

@@ -47,7 +47,6 @@ quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 TARGET = 0.95  # wanted sensitivity
 
 
-
 data = load_chest_xray(data_dir, split="train")
 keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
 paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]

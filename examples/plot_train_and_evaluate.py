@@ -43,7 +43,6 @@ out_dir.mkdir(parents=True, exist_ok=True)
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 
 
-
 train = load_chest_xray(data_dir, split="train")
 split = "test" if (data_dir / "test").is_dir() else "val"
 evaluation = load_chest_xray(data_dir, split=split)

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from skpneumo._cli import main
@@ -124,4 +123,3 @@ def test_help_for_every_subcommand(capsys):
             main([command, "--help"])
         assert exit_.value.code == 0
         assert f"usage: skpneumo {command}" in capsys.readouterr().out
-    assert np is not None
