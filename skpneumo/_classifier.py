@@ -573,4 +573,30 @@ class PneumoniaClassifier(KerasClassifier):
     def _predict_raw(self, X, **kwargs):
         check_is_fitted(self, "model_")
         X, _ = self._validate_data(X=X)
-        return self.model_.predict(X, batch_size=self.batch_size, verbose=0)
+        return _predict_in_fixed_batches(self.model_, X, self.batch_size)
+
+
+def _predict_in_fixed_batches(model, X, batch_size):
+    """Run ``model`` on ``X`` in batches of exactly ``batch_size`` images.
+
+    The last batch is padded with blank images, whose outputs are dropped. A
+    CPU kernel may round an image's result differently by its position in a
+    short batch (TensorFlow's Eigen kernels, used on CPUs without AVX-512 VNNI
+    such as older AMD EPYCs, do at the last float32 bit); with every batch the
+    same shape, an image gets the same probability whatever its batch-mates,
+    their order, or whether it is predicted alone. It also spares JAX a
+    compilation for the odd-sized last batch.
+    """
+    n_samples = X.shape[0]
+    outputs = []
+    for start in range(0, n_samples, batch_size):
+        batch = X[start : start + batch_size]
+        n_real = batch.shape[0]
+        if n_real < batch_size:
+            padded = np.zeros((batch_size, *X.shape[1:]), dtype=X.dtype)
+            padded[:n_real] = batch
+            batch = padded
+        outputs.append(keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n_real])
+    if not outputs:
+        return np.zeros((0, 1), dtype=np.float32)
+    return np.concatenate(outputs)

@@ -1,6 +1,10 @@
 """PneumoniaClassifier as scikit-learn users rely on it."""
 
+import os
 import pickle
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -168,3 +172,46 @@ def test_threshold_sets_the_operating_point(image_batch):
     for threshold in (0.0, np.median(p), 1.0):
         clf.set_params(threshold=threshold)
         np.testing.assert_array_equal(clf.predict(X), (p >= threshold).astype(int))
+
+
+_BATCH_INVARIANCE = textwrap.dedent(
+    """
+    import numpy as np
+    from skpneumo import PneumoniaClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(45, 24, 24, 1)).astype(np.uint8)
+    y = np.arange(45) % 2
+    clf = PneumoniaClassifier(
+        n_blocks=2, filters=8, epochs=1, batch_size=16, random_state=0
+    ).fit(X, y)
+    proba = clf.predict_proba(X)
+    for _ in range(3):
+        order = rng.permutation(len(X))
+        np.testing.assert_array_equal(clf.predict_proba(X[order]), proba[order])
+    alone = np.vstack([clf.predict_proba(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_array_equal(alone, proba)
+    """
+)
+
+
+@pytest.mark.parametrize("onednn", ["1", "0"], ids=["onednn", "eigen"])
+def test_probability_ignores_batch_mates_and_order(onednn):
+    """Non-regression test for check_methods_sample_order_invariance on AMD EPYC.
+
+    TensorFlow runs oneDNN kernels on CPUs with AVX-512 VNNI and Eigen kernels
+    on others (older AMD EPYCs among them); Eigen rounded an image's result by
+    its position in a short last batch, 1 float32 ulp off. Predicting in
+    batches of one fixed shape removes that on both, so both kernel families
+    are forced here, whatever the CPU running the suite.
+    """
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", _BATCH_INVARIANCE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
