@@ -135,11 +135,19 @@ class PneumoniaClassifier(KerasClassifier):
     dropout : float, default=0.3
         Dropout rate before the output unit.
     augmentation : float, default=0.0
-        Strength of the in-network augmentation (rotation, zoom, shift,
-        contrast); 0 disables it. Off by default: on patient-disjoint
-        held-out images of the training split, geometric augmentation lowered
-        ROC-AUC (0.971 against 0.994 at 64 px) and left NORMAL images with
-        high P(pneumonia) (see benchmarks/README.md).
+        Strength of the geometric augmentation inside the network: independent
+        height and width zoom (+-30% at 1.0, so the aspect ratio and the field
+        of view change), shifts and small rotations, borders filled by
+        reflection; 0 disables it. See :func:`skpneumo.build_cnn`.
+    intensity_augmentation : float, default=0.0
+        Strength of the grey-level augmentation (brightness, contrast, gamma);
+        0 disables it.
+    standardize : bool, default=False
+        Standardise each image to mean 0 and standard deviation 1 inside the
+        network, which removes linear exposure differences.
+    stem_stride : int, default=1
+        Stride of the first convolution; 2 makes the first block about four
+        times cheaper for the same output size.
     learning_rate : float, default=1e-3
         Peak learning rate of AdamW.
     weight_decay : float, default=1e-4
@@ -238,6 +246,9 @@ class PneumoniaClassifier(KerasClassifier):
         "filters": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "augmentation": [Interval(numbers.Real, 0, None, closed="left")],
+        "intensity_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
+        "standardize": ["boolean"],
+        "stem_stride": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
@@ -265,6 +276,9 @@ class PneumoniaClassifier(KerasClassifier):
         filters=16,
         dropout=0.3,
         augmentation=0.0,
+        intensity_augmentation=0.0,
+        standardize=False,
+        stem_stride=1,
         learning_rate=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -284,6 +298,9 @@ class PneumoniaClassifier(KerasClassifier):
         self.filters = filters
         self.dropout = dropout
         self.augmentation = augmentation
+        self.intensity_augmentation = intensity_augmentation
+        self.standardize = standardize
+        self.stem_stride = stem_stride
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -435,6 +452,9 @@ class PneumoniaClassifier(KerasClassifier):
             filters=self.filters,
             dropout=self.dropout,
             augmentation=self.augmentation,
+            intensity_augmentation=self.intensity_augmentation,
+            standardize=self.standardize,
+            stem_stride=self.stem_stride,
             seed=self._seed,
             dtype=self.dtype_policy_,
         )

@@ -17,6 +17,9 @@ def make_pneumonia_pipeline(
     filters=16,
     dropout=0.3,
     augmentation=0.0,
+    intensity_augmentation=0.0,
+    standardize=False,
+    stem_stride=1,
     learning_rate=1e-3,
     epochs=15,
     batch_size=32,
@@ -49,8 +52,8 @@ def make_pneumonia_pipeline(
         Magnifications of the sampler's synthetic images.
     sampling_strategy : float, str, dict or callable, default="auto"
         The sampler's target class sizes.
-    n_blocks, filters, dropout, augmentation, learning_rate, epochs, batch_size, \
-class_weight, mixed_precision
+    n_blocks, filters, dropout, augmentation, intensity_augmentation, standardize, \
+stem_stride, learning_rate, epochs, batch_size, class_weight, mixed_precision
         Passed to :class:`PneumoniaClassifier`.
     threshold : float, default=0.74
         Operating point of the classifier's ``predict``: PNEUMONIA when
@@ -110,6 +113,9 @@ class_weight, mixed_precision
                     filters=filters,
                     dropout=dropout,
                     augmentation=augmentation,
+                    intensity_augmentation=intensity_augmentation,
+                    standardize=standardize,
+                    stem_stride=stem_stride,
                     learning_rate=learning_rate,
                     epochs=epochs,
                     batch_size=batch_size,

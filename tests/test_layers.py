@@ -1,0 +1,140 @@
+"""The augmentation and standardisation layers of skpneumo/_layers.py and build_cnn."""
+
+import keras
+import numpy as np
+import pytest
+
+from skpneumo import PneumoniaClassifier, build_cnn, load_model, save_model
+from skpneumo._layers import RandomGamma, Standardization
+
+AUGMENTATION_LAYERS = ["zoom", "shift", "rotate", "brightness", "contrast", "gamma"]
+
+
+@pytest.fixture
+def images():
+    """Eight 32x32 images on the 0-1 scale with structure (a gradient and a disc)."""
+    rng = np.random.RandomState(0)
+    yy, xx = np.mgrid[:32, :32] / 31.0
+    disc = ((yy - 0.4) ** 2 + (xx - 0.6) ** 2 < 0.05).astype(float)
+    base = 0.2 + 0.4 * xx + 0.3 * disc
+    batch = base + rng.uniform(-0.05, 0.05, size=(8, 32, 32))
+    return np.clip(batch, 0, 1).astype("float32")[..., np.newaxis]
+
+
+@pytest.fixture
+def augmented_network():
+    return build_cnn(
+        (32, 32, 1),
+        n_blocks=1,
+        filters=4,
+        augmentation=1.0,
+        intensity_augmentation=1.0,
+        standardize=True,
+        seed=0,
+    )
+
+
+@pytest.mark.parametrize("name", AUGMENTATION_LAYERS)
+def test_each_augmentation_changes_images_in_training_only(augmented_network, images, name):
+    layer = augmented_network.get_layer(name)
+    trained = keras.ops.convert_to_numpy(layer(images, training=True))
+    assert trained.shape == images.shape
+    # most images move by more than rounding in training ...
+    moved = np.abs(trained - images).max(axis=(1, 2, 3)) > 1e-3
+    assert moved.sum() >= 6, f"{name} left {8 - moved.sum()} of 8 images unchanged"
+    # ... and none does outside it (in a model's predict, training is False)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(images, training=False)), images
+    )
+
+
+def test_geometric_augmentation_changes_the_aspect_ratio(augmented_network):
+    """Height and width zoom independently: a square becomes rectangles."""
+    square = np.zeros((64, 48, 48, 1), dtype="float32")
+    square[:, 16:32, 16:32] = 1.0
+    zoomed = keras.ops.convert_to_numpy(
+        augmented_network.get_layer("zoom")(square, training=True)
+    )[..., 0]
+    rows = (zoomed[:, :, 24] > 0.5).sum(axis=1)  # the square's height, centre column
+    cols = (zoomed[:, 24, :] > 0.5).sum(axis=1)  # its width, centre row
+    aspect = rows / np.maximum(cols, 1)
+    assert aspect.min() < 0.85 and aspect.max() > 1.15, aspect
+
+
+def test_augmented_classifier_predicts_deterministically(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(
+        n_blocks=1,
+        filters=4,
+        epochs=1,
+        augmentation=1.0,
+        intensity_augmentation=1.0,
+        standardize=True,
+        random_state=0,
+    ).fit(X, y)
+    first = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict_proba(X), first)
+    # the same weights in a network without the augmentation layers agree:
+    # the augmentation layers are the identity in predict
+    plain = build_cnn(X.shape[1:], n_blocks=1, filters=4, standardize=True, seed=0)
+    plain.set_weights(clf.model_.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(plain.predict(X, verbose=0))[:, 0],
+        first[:, 1],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_random_gamma_keeps_black_and_white(images):
+    layer = RandomGamma(0.5, seed=0)
+    extremes = np.zeros((4, 8, 8, 1), dtype="float32")
+    extremes[:, :4] = 1.0
+    out = keras.ops.convert_to_numpy(layer(extremes, training=True))
+    np.testing.assert_allclose(out, extremes, atol=1e-6)
+    mid = keras.ops.convert_to_numpy(layer(np.full((64, 2, 2, 1), 0.5, "float32"), training=True))
+    # gammas from 1/1.5 to 1.5 map 0.5 into [0.5**1.5, 0.5**(1/1.5)]
+    assert mid.min() >= 0.5**1.5 - 1e-6 and mid.max() <= 0.5 ** (1 / 1.5) + 1e-6
+    assert mid.max() - mid.min() > 0.1
+
+
+def test_standardization_removes_linear_exposure_changes(images):
+    layer = Standardization()
+    reference = keras.ops.convert_to_numpy(layer(images))
+    np.testing.assert_allclose(reference.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(reference.std(axis=(1, 2, 3)), 1, rtol=1e-4)
+    exposed = 0.6 * images + 0.25  # another exposure and contrast
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(exposed)), reference, atol=1e-4)
+    flat = keras.ops.convert_to_numpy(layer(np.full((2, 4, 4, 1), 0.3, "float32")))
+    np.testing.assert_array_equal(flat, 0)
+
+
+@pytest.mark.parametrize("size", [31, 32])
+def test_strided_stem_keeps_the_feature_map_size(size):
+    def feature_shape(stem_stride):
+        model = build_cnn((size, size, 1), n_blocks=2, filters=4, stem_stride=stem_stride)
+        return model.get_layer("block1_pool").output.shape
+
+    assert feature_shape(2) == feature_shape(1)
+
+
+def test_augmented_model_saves_and_loads(tmp_path, image_batch):
+    """The custom layers are registered: a saved model loads under safe_mode."""
+    from skpneumo import make_pneumonia_pipeline
+
+    X, y = image_batch
+    pipe = make_pneumonia_pipeline(
+        image_size=16,
+        n_blocks=1,
+        filters=4,
+        epochs=1,
+        augmentation=1.0,
+        intensity_augmentation=1.0,
+        standardize=True,
+        stem_stride=2,
+        random_state=0,
+    ).fit(X, y)
+    save_model(pipe, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    assert loaded.named_steps["classifier"].get_params()["intensity_augmentation"] == 1.0
