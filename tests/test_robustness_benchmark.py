@@ -1,0 +1,84 @@
+"""benchmarks/robustness.py, the shift benchmark, on a tiny generated data set.
+
+The benchmark itself trains for tens of minutes; this runs its whole chain
+(splits, shifts, report, re-scoring) in seconds, so that the one command the
+documentation gives keeps working.
+"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
+
+
+@pytest.fixture(scope="module")
+def robustness():
+    spec = importlib.util.spec_from_file_location("robustness", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_field_of_view_shifts_change_the_width_or_height(robustness):
+    images = np.arange(2 * 40 * 50, dtype=np.uint8).reshape(2, 40, 50)
+    assert robustness.wider(0.2)(images).shape == (2, 40, 60)
+    assert robustness.narrower(0.2)(images).shape == (2, 40, 40)
+    assert robustness.taller(0.2)(images).shape == (2, 48, 50)
+    assert robustness.shorter(0.2)(images).shape == (2, 32, 50)
+    zoomed_out = robustness.zoom_out(0.2)(images)
+    assert zoomed_out.shape == (2, 48, 60) and zoomed_out[:, 0].max() == 0  # black border
+    # the wider view shows the original picture in its middle
+    np.testing.assert_array_equal(robustness.wider(0.2)(images)[:, :, 5:55], images)
+
+
+def test_exposure_shifts_keep_the_shape_and_move_the_grey_levels(robustness):
+    images = np.full((2, 8, 8), 128, dtype=np.uint8)
+    assert robustness.brightness(0.1)(images).mean() > 128
+    assert robustness.gamma(1.5)(images).mean() < 128
+    for name, shift in robustness.SHIFTS.items():
+        out = shift(images)
+        assert out.dtype == np.uint8 and out.shape[0] == 2, name
+
+
+def test_earliest_split_holds_out_the_lowest_numbered_patients(robustness, kaggle_root):
+    from skpneumo.datasets import load_chest_xray
+
+    data = load_chest_xray(kaggle_root, split="train")
+    train, test = robustness.earliest_split(data)
+    assert test.size and train.size
+    assert not set(data.groups[train]) & set(data.groups[test])
+    for label in (0, 1):
+        numbers = lambda idx: [robustness._patient_number(g)  # noqa: E731
+                               for g in data.groups[idx][data.target[idx] == label]]
+        assert max(numbers(test)) < min(numbers(train))
+
+
+def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
+    out = tmp_path / "report" / "robustness"
+    common = [sys.executable, str(SCRIPT), str(kaggle_root), "--out", str(out)]
+    result = subprocess.run(
+        [*common, "--configs", "old,new", "--image-size", "16", "--epochs", "1",
+         "--fraction", "1"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.with_suffix(".json").read_text())["results"]
+    assert set(report) == {"grouped", "earliest"}
+    for by_config in report.values():
+        assert set(by_config) == {"old", "new"}
+        assert by_config["old"]["threshold"] == 0.74
+        assert len(by_config["new"]["shifts"]) == 21
+    markdown = out.with_suffix(".md").read_text()
+    assert "| sides padded 35% |" in markdown and "worst shift" in markdown
+    assert out.with_suffix(".png").stat().st_size > 0
+
+    again = subprocess.run([*common, "--rescore"], capture_output=True, text=True,
+                           timeout=300, check=False)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(out.with_suffix(".json").read_text())["results"] == report
