@@ -29,6 +29,12 @@ def allow_jit(model):
         for layer in model.layers:
             if isinstance(layer, _WARPING_LAYERS):
                 layer.supports_jit = True
+        # A model built before its layers were marked (one read back by
+        # keras.saving.load_model) has resolved "auto" to no XLA, and would
+        # predict operation by operation: slower, and a rounding apart from
+        # the model that was saved.
+        if not model.jit_compile:
+            model.jit_compile = True
     return model
 
 

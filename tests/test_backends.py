@@ -87,7 +87,11 @@ CORE_SCRIPT = textwrap.dedent(
     best = search.best_estimator_
     folder = save_model(best, out / "model")
     expected = best.predict_proba(X)
-    np.testing.assert_array_equal(load_model(folder).predict_proba(X), expected)
+    loaded = load_model(folder)
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    # a loaded model with augmentation layers is compiled like the fitted one
+    # (non-regression: on JAX it predicted without XLA, a rounding apart)
+    report["loaded_jit_compile"] = bool(loaded.named_steps["classifier"].model_.jit_compile)
     np.save(out / "proba.npy", expected)
     print(json.dumps(report))
     """
@@ -139,6 +143,7 @@ def test_core_on_other_backend(backend, tmp_path):
     assert report["backend"] == backend
     # JAX compiles the whole training step, the augmentation layers included
     assert report["jit_compile"] == (backend == "jax")
+    assert report["loaded_jit_compile"] == (backend == "jax")
     assert report["spread"] > 0
 
     # The saved folder also loads on this process's backend (TensorFlow): a
