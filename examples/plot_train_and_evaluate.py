@@ -62,7 +62,7 @@ print(
 settings = (
     dict(image_size=32, n_blocks=2, filters=8, epochs=2)
     if quick
-    else dict(image_size=128, epochs=15, verbose=2)
+    else dict(image_size=128, verbose=2)
 )
 pipe = make_pneumonia_pipeline(**settings, n_jobs=2, random_state=0)
 pipe.fit(train.paths, train.target)

@@ -134,15 +134,15 @@ class PneumoniaClassifier(KerasClassifier):
         Filters of the first block (width); each block doubles them.
     dropout : float, default=0.3
         Dropout rate before the output unit.
-    augmentation : float, default=0.0
+    augmentation : float, default=1.0
         Strength of the geometric augmentation inside the network: independent
         height and width zoom (+-30% at 1.0, so the aspect ratio and the field
         of view change), shifts and small rotations, borders filled by
         reflection; 0 disables it. See :func:`skpneumo.build_cnn`.
-    intensity_augmentation : float, default=0.0
+    intensity_augmentation : float, default=1.0
         Strength of the grey-level augmentation (brightness, contrast, gamma);
         0 disables it.
-    standardize : bool, default=False
+    standardize : bool, default=True
         Standardise each image to mean 0 and standard deviation 1 inside the
         network, which removes linear exposure differences.
     stem_stride : int, default=1
@@ -159,7 +159,7 @@ class PneumoniaClassifier(KerasClassifier):
         Keep an exponential moving average (momentum 0.99) of the weights
         during training and predict with it. Cannot be combined with
         ``early_stopping``, which restores the raw weights of its best epoch.
-    epochs : int, default=15
+    epochs : int, default=20
         Number of passes over the training data (an upper bound with
         ``early_stopping``).
     batch_size : int, default=32
@@ -275,15 +275,15 @@ class PneumoniaClassifier(KerasClassifier):
         n_blocks=4,
         filters=16,
         dropout=0.3,
-        augmentation=0.0,
-        intensity_augmentation=0.0,
-        standardize=False,
+        augmentation=1.0,
+        intensity_augmentation=1.0,
+        standardize=True,
         stem_stride=1,
         learning_rate=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
         weight_averaging=False,
-        epochs=15,
+        epochs=20,
         batch_size=32,
         class_weight=None,
         early_stopping=False,
