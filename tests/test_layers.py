@@ -8,6 +8,10 @@ from skpneumo import PneumoniaClassifier, build_cnn, load_model, save_model
 from skpneumo._layers import RandomGamma, Standardization
 
 AUGMENTATION_LAYERS = ["zoom", "shift", "rotate", "brightness", "contrast", "gamma"]
+# every invariance option on (explicitly, whatever the defaults), a tiny network
+AUGMENTED = dict(
+    augmentation=1.0, intensity_augmentation=1.0, standardize=True, n_blocks=1, filters=4
+)
 
 
 @pytest.fixture
@@ -23,15 +27,7 @@ def images():
 
 @pytest.fixture
 def augmented_network():
-    return build_cnn(
-        (32, 32, 1),
-        n_blocks=1,
-        filters=4,
-        augmentation=1.0,
-        intensity_augmentation=1.0,
-        standardize=True,
-        seed=0,
-    )
+    return build_cnn((32, 32, 1), **AUGMENTED, seed=0)
 
 
 @pytest.mark.parametrize("name", AUGMENTATION_LAYERS)
@@ -63,15 +59,7 @@ def test_geometric_augmentation_changes_the_aspect_ratio(augmented_network):
 
 def test_augmented_classifier_predicts_deterministically(image_batch):
     X, y = image_batch
-    clf = PneumoniaClassifier(
-        n_blocks=1,
-        filters=4,
-        epochs=1,
-        augmentation=1.0,
-        intensity_augmentation=1.0,
-        standardize=True,
-        random_state=0,
-    ).fit(X, y)
+    clf = PneumoniaClassifier(**AUGMENTED, epochs=1, random_state=0).fit(X, y)
     first = clf.predict_proba(X)
     np.testing.assert_array_equal(clf.predict_proba(X), first)
     # the same weights in a network without the augmentation layers agree:
@@ -124,15 +112,7 @@ def test_augmented_model_saves_and_loads(tmp_path, image_batch):
 
     X, y = image_batch
     pipe = make_pneumonia_pipeline(
-        image_size=16,
-        n_blocks=1,
-        filters=4,
-        epochs=1,
-        augmentation=1.0,
-        intensity_augmentation=1.0,
-        standardize=True,
-        stem_stride=2,
-        random_state=0,
+        **AUGMENTED, image_size=16, epochs=1, stem_stride=2, random_state=0
     ).fit(X, y)
     save_model(pipe, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
