@@ -84,10 +84,7 @@ CONFIGS = {
 # Shifts: each maps a batch (n, h, w) of uint8 images to another uint8 batch.
 
 def _pad(images, *, top=0, bottom=0, left=0, right=0, mode="reflect"):
-    width = ((0, 0), (top, bottom), (left, right))
-    if mode == "constant":
-        return np.pad(images, width, mode="constant")
-    return np.pad(images, width, mode="reflect")
+    return np.pad(images, ((0, 0), (top, bottom), (left, right)), mode=mode)
 
 
 def wider(fraction):
