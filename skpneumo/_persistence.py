@@ -15,10 +15,15 @@ Format (``format_version`` 1), a folder holding:
     ``n_iter_``. Tuples and dicts with non-string keys are written as
     ``{"__tuple__": [...]}`` and ``{"__dict__": [[key, value], ...]}``.
 
-Only the classes named in :data:`_STEP_CLASSES` can be rebuilt, so a doctored
+``skpneumo.json`` also records ``model_sha256``, the SHA-256 digest of
+``model.keras``; ``load_model`` recomputes it and refuses a network that does
+not match (a folder written before the digest was recorded loads unchecked).
+
+Only the classes returned by :func:`_step_classes` can be rebuilt, so a doctored
 JSON file cannot make ``load_model`` instantiate anything else.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -52,6 +57,15 @@ def _step_classes():
         "ZoomOverSampler": ZoomOverSampler,
         "PneumoniaClassifier": PneumoniaClassifier,
     }
+
+
+def file_sha256(path):
+    """SHA-256 digest of a file, as a hex string."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _encode(value, where):
@@ -156,6 +170,7 @@ def save_model(pipeline, path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         classifier.model_.save(tmp / MODEL_FILE)
+        meta["model_sha256"] = file_sha256(tmp / MODEL_FILE)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
@@ -193,7 +208,8 @@ def load_model(path):
         If ``path`` does not exist.
     ModelFormatError
         If the folder is not a skpneumo model, comes from an incompatible
-        format version, or its network cannot be read.
+        format version, its network does not match the recorded SHA-256 digest,
+        or its network cannot be read.
     """
     path = Path(path)
     if not path.exists():
@@ -216,6 +232,12 @@ def load_model(path):
             f"{str(path)!r} uses model format version {version!r} (written by skpneumo "
             f"{meta.get('skpneumo_version')}); this skpneumo {__version__} reads "
             f"version {FORMAT_VERSION} only."
+        )
+    recorded = meta.get("model_sha256")
+    if recorded is not None and file_sha256(model_file) != recorded:
+        raise ModelFormatError(
+            f"{str(model_file)!r} does not match the SHA-256 digest recorded in "
+            f"{str(meta_file)!r}: the network was changed or damaged after it was saved."
         )
     classes = _step_classes()
     steps = []

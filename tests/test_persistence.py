@@ -121,7 +121,27 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
 
     meta_file.write_text(json.dumps(meta))
     (folder / "model.keras").write_bytes(b"not a keras archive")
+    with pytest.raises(ModelFormatError, match="does not match the SHA-256 digest"):
+        load_model(folder)
+
+    # a folder from before the digest was recorded is read unchecked
+    meta_file.write_text(json.dumps({k: v for k, v in meta.items() if k != "model_sha256"}))
     with pytest.raises(ModelFormatError, match="Cannot read the network"):
+        load_model(folder)
+
+
+def test_digest_recorded_and_checked(fitted, tmp_path):
+    import hashlib
+
+    folder = save_model(fitted[0], tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    network = (folder / "model.keras").read_bytes()
+    assert meta["model_sha256"] == hashlib.sha256(network).hexdigest()
+    # one flipped byte inside the archive is caught before Keras reads it
+    damaged = bytearray(network)
+    damaged[len(damaged) // 2] ^= 0xFF
+    (folder / "model.keras").write_bytes(bytes(damaged))
+    with pytest.raises(ModelFormatError, match="model.keras.*SHA-256"):
         load_model(folder)
 
 
