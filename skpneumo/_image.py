@@ -1,7 +1,8 @@
 """Decoding and resizing of single images with Pillow.
 
 Everything here works on one image at a time and returns uint8 arrays; the batch
-logic, parallelism and caching live in :mod:`skpneumo._loader`.
+logic, parallelism and caching live in :mod:`skpneumo._loader`. DICOM files are
+decoded by :mod:`skpneumo._dicom` (pydicom) and resized here like any image.
 """
 
 import math
@@ -10,6 +11,8 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import _dicom
 
 RESIZE_MODES = ("squash", "crop", "pad")
 _ORIENTATION = 0x0112  # the EXIF tag
@@ -114,7 +117,8 @@ def decode_file(path, size, *, resize="squash", channels=1, max_pixels=None, dra
         Number of output channels.
     max_pixels : int or None, default=None
         Largest accepted width * height, checked on the header before any pixel is
-        decoded; None leaves only Pillow's own decompression-bomb guard.
+        decoded; None leaves only Pillow's own decompression-bomb guard (which
+        does not apply to DICOM files).
     draft : bool, default=True
         Let JPEG files decode directly at a reduced scale (DCT-domain downscaling)
         when the output is much smaller than the file.
@@ -129,12 +133,18 @@ def decode_file(path, size, *, resize="squash", channels=1, max_pixels=None, dra
         If ``path`` is missing or is a directory.
     ImageLoadError
         If the file cannot be decoded or exceeds ``max_pixels``.
+    ImportError
+        If the file is DICOM (by its ``.dcm`` or ``.dicom`` suffix or its
+        ``DICM`` marker, see ``skpneumo._dicom.is_dicom``) and pydicom is not
+        installed.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(2, "No such image file", path)
     if os.path.isdir(path):
         raise IsADirectoryError(21, "Expected an image file, got a directory", path)
+    if _dicom.is_dicom(path):
+        return _decode_dicom(path, size, resize, channels, max_pixels)
     try:
         with warnings.catch_warnings():
             # the explicit max_pixels check below is the limit that counts
@@ -175,6 +185,23 @@ def decode_file(path, size, *, resize="squash", channels=1, max_pixels=None, dra
         if os.path.getsize(path) == 0:
             reason = "the file is empty (0 bytes)"
         raise ImageLoadError(path, reason) from exc
+    if array.ndim == 2:
+        array = array[:, :, np.newaxis]
+    return array
+
+
+def _decode_dicom(path, size, resize, channels, max_pixels):
+    """decode_file for a DICOM file: pydicom decodes, Pillow resizes as for any image."""
+    try:
+        image = _dicom.read_dicom(path, max_pixels=max_pixels)
+    except ValueError as exc:
+        reason = str(exc)
+        if os.path.getsize(path) == 0:
+            reason = "the file is empty (0 bytes)"
+        raise ImageLoadError(path, reason) from exc
+    image = _to_mode(image, channels)
+    image = _fit_image(image, size, resize, Image.Resampling.BICUBIC)
+    array = np.asarray(image, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
     return array

@@ -39,6 +39,18 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     upright. 16-bit images are scaled from their full 0-65535 range to 0-255,
     palette images go through RGB, and alpha is dropped.
 
+    DICOM files (named ``*.dcm`` or ``*.dicom``, or any file with the
+    ``DICM`` marker of DICOM Part 10) are read with pydicom, an optional
+    dependency (``pip install "skpneumo[dicom]"``; ``"skpneumo[dicom-jpeg]"``
+    adds the decoders for JPEG Lossless and JPEG-LS pixel data). Their grey
+    levels are those a viewer shows: the rescale (modality LUT), then the
+    file's first VOI LUT or window mapped to 0-255, and ``MONOCHROME1``
+    inverted. Without a window, 8-bit data pass through unchanged and data
+    of more bits are scaled from their minimum and maximum. Colour DICOM is
+    converted like other colour images, and the result is resized as above.
+    Only single-frame images are read; ``max_pixels`` is checked on
+    ``Rows * Columns`` before the pixel data are decoded.
+
     Parameters
     ----------
     image_size : int or tuple of (int, int), default=224
