@@ -85,8 +85,10 @@ def main(argv=None):
         here, others = fold_of == k, fold_of != k
         threshold = threshold_for_sensitivity(y[others], oof[others], TARGET_SENSITIVITY)
         thresholds.append(threshold)
-        rows["0.5"].append(binary_report(y[here], oof[here], threshold=0.5))
-        rows["chosen"].append(binary_report(y[here], oof[here], threshold=threshold))
+        rows["0.5"].append(binary_report(y[here], oof[here], threshold=0.5, n_bootstraps=0))
+        rows["chosen"].append(
+            binary_report(y[here], oof[here], threshold=threshold, n_bootstraps=0)
+        )
     pooled_threshold = threshold_for_sensitivity(y, oof, TARGET_SENSITIVITY)
 
     def summary(reports, key):

@@ -266,7 +266,7 @@ def score(y, probas, threshold):
     rows = {}
     normal = y == 0
     for name, proba in probas.items():
-        report = binary_report(y, proba, threshold=threshold)
+        report = binary_report(y, proba, threshold=threshold, n_bootstraps=0)  # point values only
         mixed = np.where(normal, proba, probas["original"])
         rows[name] = {
             "roc_auc": report["roc_auc"],

@@ -3,8 +3,10 @@
 from ._report import (
     TARGET_SENSITIVITY,
     binary_report,
+    plot_calibration_curve,
     plot_confusion_matrix,
     plot_history,
+    plot_precision_recall_curve,
     plot_roc_curve,
     threshold_for_sensitivity,
 )
@@ -12,8 +14,10 @@ from ._report import (
 __all__ = [
     "TARGET_SENSITIVITY",
     "binary_report",
+    "plot_calibration_curve",
     "plot_confusion_matrix",
     "plot_history",
+    "plot_precision_recall_curve",
     "plot_roc_curve",
     "threshold_for_sensitivity",
 ]
