@@ -121,7 +121,8 @@ class PneumoniaClassifier(KerasClassifier):
     ``X`` is a batch of images of shape ``(n_samples, height, width)`` or
     ``(n_samples, height, width, channels)`` with pixel values on the 0-255
     scale, typically the uint8 output of :class:`~skpneumo.ImageLoader`. A 2-D
-    ``X`` is read as one 1-D signal per row (images of height 1), as
+    ``X`` (flattened images, or a table of features) is rejected with a
+    ``ValueError`` in ``fit`` and in every prediction method, as
     :class:`~skpneumo.ZoomOverSampler` does. The
     network rescales and augments them itself (augmentation is active only in
     training), so no float copy of the data set is made outside it.
@@ -402,7 +403,7 @@ class PneumoniaClassifier(KerasClassifier):
                 "PneumoniaClassifier requires y to be passed, but the target y is None."
             )
         if X is not None:
-            X = check_image_array(X, allow_signals=True)
+            X = check_image_array(X)
             if reset:
                 self.X_dtype_ = X.dtype
                 self.X_shape_ = X.shape

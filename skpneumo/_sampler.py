@@ -25,8 +25,9 @@ class ZoomOverSampler(BaseOverSampler):
 
     Unlike most imbalanced-learn samplers it takes images: ``X`` of shape
     ``(n_samples, height, width)`` or ``(n_samples, height, width, channels)``,
-    so it validates its own input. A 2-D ``X`` is read as one 1-D signal per
-    row, zoomed along its length.
+    so it validates its own input. A 2-D ``X`` (flattened images, or a table
+    of features) is rejected with a ``ValueError``: it has no height and width
+    to zoom.
 
     Parameters
     ----------
@@ -78,12 +79,8 @@ class ZoomOverSampler(BaseOverSampler):
     def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         X = np.asarray(X)
-        if X.ndim == 2:
-            # rows are 1-D signals, zoomed along their length
-            X = check_image_array(X[:, np.newaxis, :]).reshape(X.shape)
-        else:
-            # validated as 4-D, returned in the caller's layout (3-D stays 3-D)
-            X = check_image_array(X).reshape(X.shape)
+        # validated as 4-D, returned in the caller's layout (3-D stays 3-D)
+        X = check_image_array(X).reshape(X.shape)
         check_consistent_length(X, y)
         return X, y, binarize_y
 
@@ -133,15 +130,11 @@ class ZoomOverSampler(BaseOverSampler):
 
 
 def zoom_image(image, zoom, centre):
-    """Magnify one sample by ``zoom``, keeping its shape and dtype.
-
-    A sample is a 1-D signal (length,) or an image (h, w) or (h, w, c).
+    """Magnify one image (h, w) or (h, w, c) by ``zoom``, keeping its shape and dtype.
 
     ``centre`` = (cy, cx) in [0, 1] places the crop window between the top-left
     (0, 0) and bottom-right (1, 1) corners of the image.
     """
-    if image.ndim == 1:
-        return _zoom_signal(image, zoom, centre[1])
     if image.ndim == 2:
         return zoom_image(image[:, :, np.newaxis], zoom, centre)[:, :, 0]
     h, w, c = image.shape
@@ -163,17 +156,3 @@ def zoom_image(image, zoom, centre):
             zoomed = zoomed >= 0.5
         out[:, :, ch] = zoomed
     return out
-
-
-def _zoom_signal(signal, zoom, centre):
-    """Magnify a 1-D signal by ``zoom`` with linear interpolation, keeping its dtype."""
-    n = signal.shape[0]
-    left = centre * (n - n / zoom)
-    positions = left + (np.arange(n) + 0.5) / zoom - 0.5
-    zoomed = np.interp(positions, np.arange(n), signal.astype(np.float64))
-    if signal.dtype.kind in "iu":
-        info = np.iinfo(signal.dtype)
-        return np.clip(np.rint(zoomed), info.min, info.max).astype(signal.dtype)
-    if signal.dtype.kind == "b":
-        return zoomed >= 0.5
-    return zoomed.astype(signal.dtype)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import InvalidParameterError
 
 
-def check_image_array(X, *, name="X", allow_empty=False, allow_signals=False):
+def check_image_array(X, *, name="X", allow_empty=False):
     """Validate a batch of images and return it as a 4-D array.
 
     Parameters
@@ -23,9 +23,6 @@ def check_image_array(X, *, name="X", allow_empty=False, allow_signals=False):
         Name used in error messages.
     allow_empty : bool, default=False
         Whether zero samples are accepted.
-    allow_signals : bool, default=False
-        Whether a 2-D array is accepted, as one 1-D signal per row (returned as
-        images of height 1).
 
     Returns
     -------
@@ -35,7 +32,8 @@ def check_image_array(X, *, name="X", allow_empty=False, allow_signals=False):
     Raises
     ------
     ValueError
-        If ``X`` is not a numeric 3-D or 4-D array, holds NaN or infinity, or is empty.
+        If ``X`` is not a numeric 3-D or 4-D array (a 2-D array of flattened
+        images included), holds NaN or infinity, or is empty.
     TypeError
         If ``X`` is a sparse matrix, or an object array of non-numbers.
     """
@@ -64,16 +62,20 @@ def check_image_array(X, *, name="X", allow_empty=False, allow_signals=False):
             "Pass file paths through ImageLoader first."
         )
     shape = X.shape
-    if X.ndim == 2 and allow_signals:
-        X = X[:, np.newaxis, :]
     if X.ndim == 3:
         X = X[..., np.newaxis]
     elif X.ndim != 4:
+        hint = (
+            ": a 2-D array is not read as images (flattened images have lost their "
+            "height and width)."
+            if X.ndim == 2
+            else "."
+        )
         raise ValueError(
             f"{name} must be a batch of images of shape (n_samples, height, width) or "
-            f"(n_samples, height, width, channels); got an array of shape {X.shape}. "
-            "Reshape your data: a 2-D array is ambiguous (flattened images have lost "
-            "their height and width)."
+            "(n_samples, height, width, channels), or image file paths passed "
+            f"through ImageLoader; got an array of shape {X.shape}. Reshape your "
+            f"data{hint}"
         )
     if X.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} holds no images (shape {X.shape}).")

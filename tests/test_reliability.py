@@ -347,6 +347,67 @@ def test_sampler_balances_three_classes(images):
     assert X_res.shape == (15, 8, 8)
 
 
+def test_sampler_takes_lists_and_one_hot_targets(images):
+    # imbalanced-learn's check_samplers_list, _multiclass_ova and _2d_target,
+    # which feed 2-D tabular X, on images
+    X, _ = images
+    y = np.array([0, 1, 1, 2, 2, 2, 2, 2])
+    X_res, y_res = _resample(X, y)
+
+    X_list, y_list = _resample(X.tolist(), y.tolist())
+    assert isinstance(X_list, list) and isinstance(y_list, list)
+    X_int, _ = _resample(X.astype(int), y)  # a list of ints becomes an int array
+    np.testing.assert_array_equal(X_list, X_int)
+    assert y_list == y_res.tolist()
+
+    X_ova, y_ova = _resample(X, np.eye(3, dtype=int)[y])
+    np.testing.assert_array_equal(X_ova, X_res)
+    np.testing.assert_array_equal(y_ova, np.eye(3, dtype=int)[y_res])
+
+    X_col, y_col = _resample(X, y[:, np.newaxis])
+    np.testing.assert_array_equal(X_col, X_res)
+    np.testing.assert_array_equal(y_col, y_res)
+
+
+_TWO_D = re.escape(
+    "X must be a batch of images of shape (n_samples, height, width) or "
+    "(n_samples, height, width, channels), or image file paths passed through "
+    "ImageLoader; got an array of shape (8, 64). Reshape your data: a 2-D array is "
+    "not read as images"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        _resample,
+        lambda X, y: ZoomOverSampler().fit(X, y),
+        _fit,
+        _transform,
+    ],
+    ids=["sampler-fit_resample", "sampler-fit", "classifier-fit", "loader"],
+)
+def test_flattened_images_are_rejected(images, call):
+    """Non-regression test: a 2-D X was read as one 1-D signal per row.
+
+    The sampler "zoomed" each row along its length and the classifier trained
+    on images of height 1, silently, when a user passed flattened images.
+    """
+    X, y = images
+    with pytest.raises(ValueError, match=_TWO_D):
+        call(X.reshape(len(X), -1), y)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_classifier_rejects_flattened_images_in_prediction(images, method):
+    X, y = images
+    classifier = _fit(X, y)
+    flat = X.reshape(len(X), -1)
+    args = (flat, y) if method == "score" else (flat,)
+    with pytest.raises(ValueError, match=_TWO_D):
+        getattr(classifier, method)(*args)
+
+
 @pytest.mark.parametrize(
     "call, X, message",
     [
