@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import get_scorer
+from sklearn.metrics import get_scorer, log_loss
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
 
 from skpneumo import PneumoniaClassifier
@@ -123,15 +123,39 @@ def test_early_stopping_restores_best(image_batch):
         n_blocks=1, filters=4, epochs=6, early_stopping=True, validation_fraction=0.25,
         n_iter_no_change=1, random_state=0,
     ).fit(X, y)
-    assert "val_loss" in clf.history_
-    assert 1 <= clf.n_iter_ <= 6
-    assert len(clf.history_["val_loss"]) == clf.n_iter_
+    val_loss = clf.history_["val_loss"]
+    assert len(val_loss) == clf.n_iter_
+    best = int(np.argmin(val_loss))
+    # it stopped after a worse epoch, so the last weights are not the best ones
+    assert clf.n_iter_ < 6 and best < clf.n_iter_ - 1
+    assert val_loss[-1] > val_loss[best] * (1 + 1e-4)
+
+    # the kept network scores the hold-out as the best epoch did, not the last
+    _, held_out = clf._split_validation(y)
+    kept_loss = log_loss(y[held_out], clf.predict_proba(X[held_out]))
+    np.testing.assert_allclose(kept_loss, val_loss[best], rtol=1e-5)
 
 
-def test_weight_averaging_fits(image_batch):
+def _trainable_weights(classifier):
+    return np.concatenate(
+        [np.ravel(v.numpy()) for v in classifier.model_.trainable_variables]
+    )
+
+
+def test_weight_averaging_predicts_with_the_average(image_batch):
     X, y = image_batch
-    clf = PneumoniaClassifier(weight_averaging=True, **TINY).fit(X, y)
-    assert np.all(np.isfinite(clf.predict_proba(X)))
+    params = dict(TINY, batch_size=4)  # 10 gradient steps
+    raw = _trainable_weights(PneumoniaClassifier(**params).fit(X, y))
+    averaged = PneumoniaClassifier(weight_averaging=True, **params).fit(X, y)
+    # same seed, same gradient steps: only the averaging tells the two apart
+    start = _trainable_weights(
+        PneumoniaClassifier(**dict(params, learning_rate=1e-12)).fit(X, y)
+    )
+    kept = _trainable_weights(averaged)
+    assert not np.allclose(kept, raw)
+    # an average with momentum 0.99 over 10 steps lags far behind the raw weights
+    assert np.linalg.norm(kept - start) < 0.5 * np.linalg.norm(raw - start)
+    assert np.all(np.isfinite(averaged.predict_proba(X)))
 
 
 def test_invalid_parameter_named_at_fit(image_batch):
@@ -150,12 +174,48 @@ def test_predict_rejects_other_image_shape(image_batch):
         clf.predict(X[:, :8, :8])
 
 
-def test_seeded_fit_leaves_unseeded_fits_working(image_batch):
-    """A seeded fit must not leave global switches (e.g. TF op determinism) on."""
-    X, y = image_batch
-    PneumoniaClassifier(**TINY).fit(X, y)
-    unseeded = dict(TINY, random_state=None)
-    PneumoniaClassifier(**unseeded).fit(X, y)  # raised when determinism leaked
+_SEEDED_THEN_UNSEEDED = textwrap.dedent(
+    """
+    import os
+
+    import keras
+    import numpy as np
+    from skpneumo import PneumoniaClassifier
+
+    X = np.random.RandomState(0).randint(0, 256, size=(8, 16, 16, 1)).astype(np.uint8)
+    y = np.arange(8) % 2
+    params = dict(n_blocks=1, filters=4, epochs=1)
+    PneumoniaClassifier(random_state=0, **params).fit(X, y)
+    assert "TF_DETERMINISTIC_OPS" not in os.environ, "TF_DETERMINISTIC_OPS left set"
+    if keras.config.backend() == "tensorflow":
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+
+        assert not is_op_determinism_enabled(), "TensorFlow op determinism left on"
+    proba = PneumoniaClassifier(**params).fit(X, y).predict_proba(X)
+    assert np.isfinite(proba).all()
+    """
+)
+
+
+def test_seeded_fit_leaves_unseeded_fits_working():
+    """A seeded fit must not leave global switches (e.g. TF op determinism) on.
+
+    Non-regression test: scikeras' seeding context set TF_DETERMINISTIC_OPS,
+    and when TensorFlow was first asked about op determinism inside it, read
+    determinism as already on and never switched it off; the unseeded fits
+    that followed in the process then raised. TensorFlow caches that first
+    answer, so the check runs in a fresh interpreter.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "TF_DETERMINISTIC_OPS"}
+    result = subprocess.run(
+        [sys.executable, "-c", _SEEDED_THEN_UNSEEDED],
+        env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
 
 
 def test_single_image_gives_one_row(image_batch):
