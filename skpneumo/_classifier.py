@@ -572,6 +572,26 @@ class PneumoniaClassifier(KerasClassifier):
         proba = self.predict_proba(X)
         return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
 
+    def _get_fitted_state(self):
+        """The fitted state besides the network, as plain Python values.
+
+        The twin of :meth:`_set_fitted_state`:
+        ``clone(clf)._set_fitted_state(clf.model_, **clf._get_fitted_state())``
+        rebuilds a classifier that predicts like ``clf``. Lists, tuples,
+        strings and numbers only, so that :func:`skpneumo.save_model` can
+        write them as JSON without knowing what they are.
+        """
+        check_is_fitted(self, "model_")
+        return {
+            "classes": self.classes_.tolist(),
+            "X_shape": tuple(int(n) for n in self.X_shape_),
+            "X_dtype": str(self.X_dtype_),
+            "history": {
+                key: [float(v) for v in values] for key, values in self.history_.items()
+            },
+            "n_iter": int(self.n_iter_),
+        }
+
     def _set_fitted_state(self, model, *, classes, X_shape, X_dtype, history, n_iter):
         """Make this classifier fitted around a trained Keras ``model``.
 

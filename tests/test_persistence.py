@@ -1,6 +1,7 @@
 """save_model / load_model, pickle and joblib round trips, and damaged model folders."""
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -38,7 +39,8 @@ def test_own_format_round_trip(fitted, tmp_path):
     assert clf.history_ == pipe.named_steps["classifier"].history_
     assert loaded.named_steps["sampler"].zoom_range == pipe.named_steps["sampler"].zoom_range
     meta = json.loads((folder / "skpneumo.json").read_text())
-    assert meta["format"] == "skpneumo-model" and meta["format_version"] == 1
+    assert meta["format"] == "skpneumo-model" and meta["format_version"] == 2
+    assert meta["wrappers"] == []
 
 
 def test_format_loads_without_pickle(fitted, tmp_path):
@@ -106,7 +108,7 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
         load_model(tmp_path / "model" / "skpneumo.json")
 
     meta_file.write_text(json.dumps(dict(meta, format_version=99)))
-    with pytest.raises(ModelFormatError, match="format version 99.*reads version 1 only"):
+    with pytest.raises(ModelFormatError, match="format version 99.*reads versions 1, 2 only"):
         load_model(folder)
 
     meta_file.write_text("{not json")
@@ -168,3 +170,242 @@ def test_pipeline_without_sampler_round_trips(kaggle_root, tmp_path):
     loaded = load_model(save_model(pipe, tmp_path / "model"))
     assert loaded.named_steps["sampler"] == "passthrough"
     np.testing.assert_array_equal(loaded.predict_proba(data.paths), pipe.predict_proba(data.paths))
+
+
+def test_classifier_fitted_state_twins(fitted):
+    """_get_fitted_state gives what _set_fitted_state takes, as JSON-ready values."""
+    from sklearn.base import clone
+
+    pipe, paths = fitted
+    clf = pipe.named_steps["classifier"]
+    # through JSON and back (tuples become lists): what save_model and load_model do
+    state = json.loads(json.dumps(clf._get_fitted_state()))
+    twin = clone(clf)._set_fitted_state(clf.model_, **state)
+    X = pipe.named_steps["loader"].transform(paths)
+    np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
+    assert twin.classes_.tolist() == clf.classes_.tolist()
+
+
+def test_folder_of_format_version_1_still_loads(fitted, tmp_path):
+    """Non-regression test for folders written before wrappers could be saved.
+
+    Version 1 had no ``wrappers`` and named the classifier's fitted state by
+    attribute (``classes_``, ``X_shape_``, ...).
+    """
+    pipe, paths = fitted
+    folder = save_model(pipe, tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    del meta["wrappers"], meta["sklearn_version"]
+    meta["format_version"] = 1
+    fitted_state = meta["steps"]["classifier"]["fitted"]
+    meta["steps"]["classifier"]["fitted"] = {
+        f"{key}_": value for key, value in fitted_state.items()
+    }
+    (folder / "skpneumo.json").write_text(json.dumps(meta, indent=2))
+    loaded = load_model(folder)
+    np.testing.assert_array_equal(loaded.predict_proba(paths), pipe.predict_proba(paths))
+    assert loaded.named_steps["classifier"].threshold == 0.4
+
+
+# scikit-learn's wrappers around the pipeline -----------------------------------------
+
+
+def _labels(paths):
+    """The labels the fixture's pipeline was fitted with: its class folders."""
+    return np.where([f"{os.sep}PNEUMONIA{os.sep}" in p for p in paths], "PNEUMONIA", "NORMAL")
+
+
+def _youden(y_true, y_pred):
+    from sklearn.metrics import recall_score
+
+    return (recall_score(y_true, y_pred, pos_label="PNEUMONIA")
+            + recall_score(y_true, y_pred, pos_label="NORMAL") - 1)
+
+
+def _wrap(kind, pipe, paths, labels):
+    from sklearn.base import clone
+    from sklearn.metrics import make_scorer
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+
+    if kind == "fixed, prefit":
+        return FixedThresholdClassifier(pipe, threshold=0.3, response_method="predict_proba")
+    if kind == "fixed, fitted":
+        return FixedThresholdClassifier(
+            clone(pipe), threshold=0.6, response_method="predict_proba"
+        ).fit(paths, labels)
+    if kind == "tuned, one split":
+        return TunedThresholdClassifierCV(
+            clone(pipe), cv=0.5, refit=False, random_state=0, store_cv_results=True
+        ).fit(paths, labels)
+    if kind == "tuned, prefit":
+        # a RandomState and a scorer object cannot be written, but only fit reads
+        # them: they are dropped
+        return TunedThresholdClassifierCV(
+            pipe, cv="prefit", refit=False, scoring=make_scorer(_youden),
+            random_state=np.random.RandomState(0),
+        ).fit(paths, labels)
+    if kind in ("sigmoid", "isotonic"):
+        return CalibratedClassifierCV(FrozenEstimator(pipe), method=kind).fit(paths, labels)
+    if kind == "fixed around calibrated":
+        calibrated = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(paths, labels)
+        return FixedThresholdClassifier(calibrated, threshold=0.7)
+    raise AssertionError(kind)
+
+
+def _chain(estimator):
+    names = []
+    while not hasattr(estimator, "steps") or type(estimator).__name__ == "FrozenEstimator":
+        names.append(type(estimator).__name__)
+        estimator = estimator.estimator
+    return names
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["fixed, prefit", "fixed, fitted", "tuned, one split", "tuned, prefit", "sigmoid",
+     "isotonic", "fixed around calibrated"],
+)
+def test_wrapper_round_trip(fitted, tmp_path, kind):
+    pipe, paths = fitted
+    model = _wrap(kind, pipe, paths, _labels(paths))
+    loaded = load_model(save_model(model, tmp_path / "model"))
+
+    assert _chain(loaded) == _chain(model)
+    X = pipe.named_steps["loader"].transform(paths)
+    # the network and the calibrators' numbers come back bit for bit
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.classes_.tolist() == model.classes_.tolist() == ["NORMAL", "PNEUMONIA"]
+    assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+    meta = json.loads((tmp_path / "model" / "skpneumo.json").read_text())
+    if kind.startswith("tuned"):
+        assert loaded.best_threshold_ == model.best_threshold_
+        assert loaded.best_score_ == model.best_score_
+    if kind == "tuned, one split":
+        for key in ("thresholds", "scores"):
+            np.testing.assert_array_equal(loaded.cv_results_[key], model.cv_results_[key])
+        assert meta["wrappers"][0]["prefit"] is False
+        assert loaded.estimator is not loaded.estimator_  # an unfitted template
+    if kind == "tuned, prefit":
+        assert meta["wrappers"][0]["dropped_params"] == ["random_state", "scoring"]
+        assert loaded.random_state is None and loaded.scoring == "balanced_accuracy"
+        assert loaded.estimator is loaded.estimator_
+    if kind == "fixed, prefit":
+        assert not hasattr(loaded, "estimator_") and meta["wrappers"][0]["prefit"] is True
+    if kind in ("sigmoid", "isotonic"):
+        assert [w["class"] for w in meta["wrappers"]] == ["CalibratedClassifierCV",
+                                                           "FrozenEstimator"]
+        assert loaded.calibrated_classifiers_[0].estimator is loaded.estimator
+        calibrator = loaded.calibrated_classifiers_[0].calibrators[0]
+        original = model.calibrated_classifiers_[0].calibrators[0]
+        keys = ["a_", "b_"] if kind == "sigmoid" else ["X_thresholds_", "y_thresholds_"]
+        for key in keys:
+            assert np.asarray(getattr(calibrator, key)).dtype == np.asarray(
+                getattr(original, key)).dtype
+            np.testing.assert_array_equal(getattr(calibrator, key), getattr(original, key))
+
+
+def test_calibrated_model_loads_identically_in_a_fresh_process(fitted, tmp_path):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    pipe, paths = fitted
+    model = CalibratedClassifierCV(FrozenEstimator(pipe), method="isotonic")
+    model.fit(paths, _labels(paths))
+    folder = save_model(model, tmp_path / "model")
+    np.save(tmp_path / "paths.npy", paths)
+    script = (
+        "import numpy as np\n"
+        "from skpneumo import load_model\n"
+        f"model = load_model({str(folder)!r})\n"
+        f"paths = np.load({str(tmp_path / 'paths.npy')!r})\n"
+        f"np.save({str(tmp_path / 'proba.npy')!r}, model.predict_proba(paths))\n"
+        f"np.save({str(tmp_path / 'pred.npy')!r}, model.predict(paths))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), model.predict_proba(paths))
+    np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), model.predict(paths))
+
+
+def test_wrapper_outside_the_allow_list_is_refused_by_name(fitted, tmp_path):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.metrics import make_scorer, recall_score
+    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+
+    pipe, paths = fitted
+
+    class MyThreshold(FixedThresholdClassifier):
+        pass
+
+    with pytest.raises(ValueError, match=r"cannot save a sklearn\.ensemble\..*BaggingClassifier"):
+        save_model(BaggingClassifier(pipe), tmp_path / "model")
+    # a subclass may predict otherwise than the class load_model would rebuild
+    with pytest.raises(ValueError, match=r"cannot save a .*MyThreshold"):
+        save_model(MyThreshold(pipe), tmp_path / "model")
+    labels = _labels(paths)
+    ensemble = CalibratedClassifierCV(FrozenEstimator(pipe), ensemble=True, cv=2)
+    with pytest.raises(ValueError, match="holds 2 calibrated copies"):
+        save_model(ensemble.fit(paths, labels), tmp_path / "model")
+    # a scorer whose positive class is not classes_[1] is needed to predict
+    tuned = TunedThresholdClassifierCV(
+        pipe, cv="prefit", refit=False,
+        scoring=make_scorer(recall_score, pos_label="NORMAL"),
+    ).fit(paths, labels)
+    with pytest.raises(ValueError, match="positive class 'NORMAL' is not classes_"):
+        save_model(tuned, tmp_path / "model")
+    temperature = CalibratedClassifierCV(FrozenEstimator(pipe), method="temperature")
+    with pytest.raises(ValueError, match="method='temperature'.*_TemperatureScaling"):
+        save_model(temperature.fit(paths, labels), tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_doctored_wrapper_is_refused_on_load(fitted, tmp_path):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    pipe, paths = fitted
+    model = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(paths, _labels(paths))
+    folder = save_model(model, tmp_path / "model")
+    meta_file = folder / "skpneumo.json"
+    meta = json.loads(meta_file.read_text())
+
+    doctored = json.loads(json.dumps(meta))
+    doctored["wrappers"][1]["class"] = "os.system"
+    meta_file.write_text(json.dumps(doctored))
+    with pytest.raises(ModelFormatError, match="unknown wrapper class 'os.system'"):
+        load_model(folder)
+
+    doctored = json.loads(json.dumps(meta))
+    doctored["wrappers"][0]["fitted"]["calibrators"][0]["class"] = "subprocess.Popen"
+    meta_file.write_text(json.dumps(doctored))
+    with pytest.raises(ModelFormatError, match="unknown calibrator class 'subprocess.Popen'"):
+        load_model(folder)
+
+    doctored = json.loads(json.dumps(meta))
+    del doctored["wrappers"][0]["fitted"]["calibrators"]
+    meta_file.write_text(json.dumps(doctored))
+    with pytest.raises(ModelFormatError, match="cannot rebuild CalibratedClassifierCV"):
+        load_model(folder)
+
+
+def test_decision_rule_names_its_owner(fitted):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from skpneumo._persistence import _decision_rule
+
+    pipe, paths = fitted
+    assert _decision_rule(pipe) == (0.4, "P(pneumonia) >= 0.4 (the classifier's threshold)")
+    fixed = FixedThresholdClassifier(pipe, threshold=0.25)
+    assert _decision_rule(fixed) == (0.25, "P(pneumonia) >= 0.25 (FixedThresholdClassifier)")
+    assert _decision_rule(FixedThresholdClassifier(pipe))[0] == 0.5  # threshold="auto"
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(paths, _labels(paths))
+    assert _decision_rule(calibrated) == (
+        0.5, "calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, sigmoid)"
+    )
+    assert _decision_rule(FrozenEstimator(fixed)) == _decision_rule(fixed)
