@@ -512,16 +512,15 @@ def _network_for_inference(model):
 
     ``load_model`` reads the network with ``compile=False``, so the optimizer's
     state (Adam's two moments: twice the weights again) would only make the
-    file three times larger. A clone carries the same layers, configuration
-    and weights (batch-normalisation statistics included), uncompiled.
+    file three times larger. A copy rebuilt from the configuration carries the
+    same layers and weights (batch-normalisation statistics included) and is
+    never compiled (``keras.models.clone_model`` would compile it again).
     """
-    import keras
-
     if getattr(model, "optimizer", None) is None:
         return model
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def save_model(estimator, path):

@@ -409,3 +409,19 @@ def test_decision_rule_names_its_owner(fitted):
         0.5, "calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, sigmoid)"
     )
     assert _decision_rule(FrozenEstimator(fixed)) == _decision_rule(fixed)
+
+
+def test_network_is_saved_without_optimizer_state(fitted, tmp_path):
+    # load_model never compiles, so Adam's moments would only triple the file
+    import io
+
+    h5py = pytest.importorskip("h5py")
+    folder = save_model(fitted[0], tmp_path / "model")
+    with zipfile.ZipFile(folder / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights and "layers" in weights
+    # and the fitted pipeline still trains on: its own network keeps the optimizer
+    assert fitted[0].named_steps["classifier"].model_.optimizer is not None
+    loaded = load_model(folder)
+    X = fitted[1][:6]
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted[0].predict_proba(X))
