@@ -11,7 +11,10 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 SPLITS = ("train", "val", "test")
-IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+# DICOM (.dcm, and .dicom as in VinDr-CXR) needs the optional pydicom to decode
+IMAGE_SUFFIXES = {
+    ".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".dcm", ".dicom",
+}
 
 _PERSON = re.compile(r"^person(\d+)_(bacteria|virus)_", re.IGNORECASE)
 _NORMAL = re.compile(r"^(?:NORMAL\d*-)?IM-(\d+)-", re.IGNORECASE)
@@ -67,6 +70,24 @@ def patient_id(filename):
     if match:
         return f"IM-{match.group(1)}"
     return None
+
+
+def _own_group_where_none(paths, groups, what, *, stacklevel):
+    """Give each path whose patient is unknown (None) a group of its own, and warn.
+
+    ``what`` completes the warning's "N ..." (the loaders say why the patient is
+    unknown); ``stacklevel`` goes to ``warnings.warn`` as is (1 is this function).
+    """
+    unknown = [p for p, g in zip(paths, groups) if g is None]
+    if unknown:
+        warnings.warn(
+            f"{len(unknown)} {what}, so each is its own group in `groups` (grouped "
+            f"cross-validation cannot keep their patients together): "
+            f"{unknown[:5]}{' ...' if len(unknown) > 5 else ''}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return [g if g is not None else f"file:{p}" for p, g in zip(paths, groups)]
 
 
 def _subtype(label, filename):
@@ -179,17 +200,12 @@ def load_chest_xray(root, split="train"):
             UserWarning,
             stacklevel=3,  # past validate_params' wrapper
         )
-    groups = [patient_id(p) for p in paths]
-    unknown = [p for p, g in zip(paths, groups) if g is None]
-    if unknown:
-        warnings.warn(
-            f"{len(unknown)} file name(s) name no patient, so each is its own group "
-            f"in `groups` (grouped cross-validation cannot keep their patients "
-            f"together): {unknown[:5]}{' ...' if len(unknown) > 5 else ''}",
-            UserWarning,
-            stacklevel=3,  # past validate_params' wrapper
-        )
-        groups = [g if g is not None else f"file:{p}" for p, g in zip(paths, groups)]
+    groups = _own_group_where_none(
+        paths,
+        [patient_id(p) for p in paths],
+        "file name(s) name no patient",
+        stacklevel=4,  # past this function and validate_params' wrapper
+    )
     return Bunch(
         paths=np.asarray(paths, dtype=str),
         target=np.asarray(target, dtype=np.int64),
