@@ -1,9 +1,12 @@
 """The skpneumo command line: train, evaluate, predict, and its errors."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from skpneumo._cli import main
@@ -26,7 +29,7 @@ def test_train_writes_model_and_curves(trained, capsys):
 
 def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
     report = tmp_path / "report"
-    assert main(["evaluate", str(trained), str(kaggle_root), "--split", "val",
+    assert main(["evaluate", "--model", str(trained), str(kaggle_root), "--split", "val",
                  "--report", str(report)]) == 0
     out = capsys.readouterr().out
     assert "| recall / sensitivity |" in out and "| true NORMAL |" in out
@@ -35,30 +38,85 @@ def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
                 "tn", "fp", "fn", "tp"):
         assert key in metrics
     assert metrics["tn"] + metrics["fp"] + metrics["fn"] + metrics["tp"] == 8
-    for name in ("metrics.md", "roc_curve.png", "confusion_matrix.png"):
+    for name in ("metrics.md", "roc_curve.png", "confusion_matrix.png",
+                 "precision_recall_curve.png", "calibration_curve.png"):
         assert (report / name).stat().st_size > 0
+        assert name in out  # the last line lists the files written
+
+    # 95% intervals from 1000 seeded resamples, for every metric and subtype
+    assert (metrics["n_bootstraps"], metrics["confidence_level"]) == (1000, 0.95)
+    assert metrics["random_state"] == 0
+    for key in ("accuracy", "sensitivity", "specificity", "roc_auc", "brier", "ece"):
+        low, high = metrics["ci"][key]
+        assert 0 <= low <= high <= 1, key
+    by_subtype = metrics["sensitivity_by_subtype"]  # the fixture names 2 of each
+    assert {name: entry["n"] for name, entry in by_subtype.items()} == {
+        "bacteria": 2, "virus": 2
+    }
+    assert all(len(entry["ci"]) == 2 for entry in by_subtype.values())
+    table = (report / "metrics.md").read_text()
+    ci = metrics["ci"]["roc_auc"]
+    assert f"| ROC-AUC | {metrics['roc_auc']:.4f} | {ci[0]:.4f} to {ci[1]:.4f} |" in table
+    assert "| Brier score" in table and "| ECE, 10 bins" in table
+    assert "1000 bootstrap resamples drawn within each true class, seed 0" in table
+    assert "| bacteria | 2 |" in table and "| virus | 2 |" in table
+
+
+def test_evaluate_without_intervals(trained, kaggle_root, tmp_path, capsys):
+    report = tmp_path / "report"
+    assert main(["evaluate", "--model", str(trained), str(kaggle_root), "--split", "val",
+                 "--report", str(report), "--n-bootstraps", "0"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["n_bootstraps"] == 0 and "ci" not in metrics
+    assert "ci" not in metrics["sensitivity_by_subtype"]["virus"]
+    table = (report / "metrics.md").read_text()
+    assert "| metric | value |" in table and "CI" not in table
+
+
+def test_undefined_metrics_are_null_in_metrics_json(trained, kaggle_root, tmp_path):
+    # Only PNEUMONIA images: ROC-AUC and specificity are undefined. The file
+    # must still be strict JSON (no NaN), with null where a metric has no value.
+    csv_file = tmp_path / "pneumonia.csv"
+    files = sorted((kaggle_root / "val" / "PNEUMONIA").iterdir())
+    csv_file.write_text("path,label\n" + "".join(f"{f},PNEUMONIA\n" for f in files))
+    report = tmp_path / "report"
+    assert main(["evaluate", "--model", str(trained), str(csv_file),
+                 "--report", str(report), "--n-bootstraps", "50"]) == 0
+
+    def reject(constant):
+        raise AssertionError(f"{constant} in metrics.json")
+
+    metrics = json.loads((report / "metrics.json").read_text(), parse_constant=reject)
+    assert metrics["roc_auc"] is None and metrics["specificity"] is None
+    assert metrics["ci"]["roc_auc"] == [None, None]
+    assert 0 <= metrics["sensitivity"] <= 1
 
 
 def test_predict_csv_and_json(trained, kaggle_root, capsys):
     val = kaggle_root / "val"
-    assert main(["predict", str(trained), str(val)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    assert main(["predict", "--model", str(trained), str(val)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    # the rule that made the labels, from the model: the pipeline's threshold
+    assert captured.err.strip() == (
+        "skpneumo predict: labels by P(pneumonia) >= 0.98 (the classifier's threshold)"
+    )
     assert lines[0] == "path,p_pneumonia,label"
     assert len(lines) == 9
     assert all(line.rsplit(",", 1)[1] in ("NORMAL", "PNEUMONIA") for line in lines[1:])
 
     one = sorted((val / "NORMAL").iterdir())[0]
-    assert main(["predict", str(trained), str(one), "--json"]) == 0
+    assert main(["predict", str(one), "--json", "--model", str(trained)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["path"] == str(one) and 0 <= rows[0]["p_pneumonia"] <= 1
 
 
 def test_model_from_train_loads_identically_in_a_new_process(trained, kaggle_root, capsys):
     val = str(kaggle_root / "val")
-    assert main(["predict", str(trained), val]) == 0
+    assert main(["predict", "--model", str(trained), val]) == 0
     here = capsys.readouterr().out
     fresh = subprocess.run(
-        [sys.executable, "-m", "skpneumo", "predict", str(trained), val],
+        [sys.executable, "-m", "skpneumo", "predict", "--model", str(trained), val],
         capture_output=True, text=True, check=True,
     ).stdout
     assert fresh == here
@@ -76,15 +134,29 @@ def test_model_from_train_loads_identically_in_a_new_process(trained, kaggle_roo
          "Split folder .*test.* does not exist"),
         (["evaluate", "{model}", "{root}", "--split", "nope", "--report", "{tmp}/r"],
          "invalid choice"),
-        (["predict", "{model}", "{tmp}/no.jpeg"], "No such image or folder"),
-        (["predict", "{tmp}", "{root}/val"], "not a skpneumo model folder"),
+        (["evaluate", "{model}", "{root}", "--split", "val", "--report", "{tmp}/r",
+          "--n-bootstraps", "-1"], "--n-bootstraps: must be a non-negative integer"),
+        (["predict", "--model", "{model}", "{tmp}/no.jpeg"], "No such image or folder"),
+        (["predict", "--model", "{tmp}", "{root}/val"], "not a skpneumo model folder"),
+        (["predict", "--model", "nope", "{root}/val"],
+         r"No model folder 'nope' and no bundled model of that name; this installation "
+         r"bundles (\[.*'default'.*\]|no model)"),
+        (["evaluate", "-m", "nope", "{root}", "--report", "{tmp}/r"], "No model folder 'nope'"),
+        (["predict", "{model}"], "no IMAGE_OR_DIR given after the model"),
+        (["evaluate", "--model", "{model}", "{model}", "{root}", "--report", "{tmp}/r"],
+         "unexpected argument .*with --model, give DATA only"),
+        (["evaluate", "-m", "{model}", "{tmp}/data.csv", "--report", "{tmp}/r"],
+         "Manifest .*data.csv.* does not exist"),
+        (["evaluate", "-m", "{model}", "{manifest}", "--split", "val", "--report", "{tmp}/r"],
+         "--split picks a split of a Kaggle-layout folder, but .*val.csv.* is a manifest"),
+        (["train", "{root}", "--output", "{tmp}/m", "--calibration-method", "beta"],
+         "invalid choice: 'beta'"),
         (["frobnicate"], "invalid choice"),
     ],
 )
 def test_errors_exit_2_with_one_line(argv, message, trained, kaggle_root, tmp_path, capsys):
-    import re
-
-    fields = dict(missing=tmp_path / "missing", tmp=tmp_path, root=kaggle_root, model=trained)
+    fields = dict(missing=tmp_path / "missing", tmp=tmp_path, root=kaggle_root, model=trained,
+                  manifest=_manifest(kaggle_root, "val", tmp_path / "val.csv"))
     argv = [a.format(**fields) for a in argv]
     try:
         code = main(argv)
@@ -99,7 +171,7 @@ def test_errors_exit_2_with_one_line(argv, message, trained, kaggle_root, tmp_pa
 def test_unreadable_image_names_the_file(trained, tmp_path, capsys):
     bad = tmp_path / "broken.jpeg"
     bad.write_text("not an image")
-    assert main(["predict", str(trained), str(bad)]) == 2
+    assert main(["predict", "--model", str(trained), str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.jpeg" in err[0]
 
@@ -123,3 +195,196 @@ def test_help_for_every_subcommand(capsys):
             main([command, "--help"])
         assert exit_.value.code == 0
         assert f"usage: skpneumo {command}" in capsys.readouterr().out
+
+
+def _manifest(root, split, csv_file, *, patients=True):
+    """A CSV manifest of a Kaggle-layout split, with paths relative to the CSV."""
+    from skpneumo.datasets import load_chest_xray
+
+    data = load_chest_xray(root, split=split)
+    rows = ["path,label" + (",patient" if patients else "")]
+    for path, label, group in zip(data.paths, data.target_names[data.target], data.groups):
+        relative = os.path.relpath(path, csv_file.parent)
+        rows.append(f"{relative},{label}" + (f",{group}" if patients else ""))
+    csv_file.write_text("\n".join(rows) + "\n")
+    return csv_file
+
+
+def test_legacy_positional_model_still_works_with_a_note(trained, kaggle_root, tmp_path,
+                                                         capsys):
+    val = str(kaggle_root / "val")
+    assert main(["predict", "--model", str(trained), val]) == 0
+    new = capsys.readouterr().out
+    assert main(["predict", str(trained), val]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == new
+    note = captured.err.strip().splitlines()[0]
+    assert note == (
+        f"skpneumo predict: note: MODEL as the first argument is deprecated and will be "
+        f"removed; write `skpneumo predict --model {trained} ...`."
+    )
+
+    options = ["--split", "val", "--n-bootstraps", "0", "--report"]
+    assert main(["evaluate", "--model", str(trained), str(kaggle_root), *options,
+                 str(tmp_path / "new")]) == 0
+    assert "note" not in capsys.readouterr().err
+    assert main(["evaluate", str(trained), str(kaggle_root), *options,
+                 str(tmp_path / "old")]) == 0
+    assert capsys.readouterr().err.startswith(
+        "skpneumo evaluate: note: MODEL as the first argument is deprecated"
+    )
+    new, old = ((tmp_path / name / "metrics.json").read_text() for name in ("new", "old"))
+    assert new == old
+
+
+def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, capsys):
+    import skpneumo._pretrained as pretrained
+
+    # the bundled model is not part of a source checkout's tests: stand one in
+    monkeypatch.setattr(pretrained, "pretrained_names", lambda: ["default"])
+    monkeypatch.setattr(pretrained, "pretrained_path", lambda name="default": trained)
+    val = str(kaggle_root / "val")
+    assert main(["predict", val]) == 0
+    default = capsys.readouterr().out
+    assert main(["predict", "--model", "default", val]) == 0
+    by_name = capsys.readouterr().out
+    assert main(["predict", "--model", str(trained), val]) == 0
+    assert default == by_name == capsys.readouterr().out
+
+
+def test_predict_labels_follow_a_saved_fixed_threshold(trained, kaggle_root, tmp_path,
+                                                       capsys):
+    """Non-regression test: the CLI applied the classifier's threshold itself."""
+    import numpy as np
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from skpneumo import load_model, save_model
+
+    val = str(kaggle_root / "val")
+    assert main(["predict", "--model", str(trained), val, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    proba = np.array([row["p_pneumonia"] for row in rows])
+    threshold = float(np.median(proba))  # splits the images between the two labels
+    wrapped = FixedThresholdClassifier(load_model(trained), threshold=threshold,
+                                       response_method="predict_proba")
+    save_model(wrapped, tmp_path / "fixed")
+
+    assert main(["predict", "--model", str(tmp_path / "fixed"), val, "--json"]) == 0
+    captured = capsys.readouterr()
+    labels = [row["label"] for row in json.loads(captured.out)]
+    expected = np.where(proba >= threshold, "PNEUMONIA", "NORMAL").tolist()
+    assert labels == expected and len(set(labels)) == 2
+    assert f">= {threshold:g} (FixedThresholdClassifier)" in captured.err
+
+    report = tmp_path / "report"
+    assert main(["evaluate", "-m", str(tmp_path / "fixed"), str(kaggle_root), "--split",
+                 "val", "--report", str(report), "--n-bootstraps", "0"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["tp"] + metrics["fp"] == expected.count("PNEUMONIA")
+    assert metrics["decision_rule"] == f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)"
+
+
+def test_evaluate_a_manifest(trained, kaggle_root, tmp_path, capsys):
+    (tmp_path / "lists").mkdir()
+    csv_file = _manifest(kaggle_root, "val", tmp_path / "lists" / "val.csv")
+    report = tmp_path / "report"
+    assert main(["evaluate", "-m", str(trained), str(csv_file), "--report", str(report),
+                 "--n-bootstraps", "0"]) == 0
+    from_manifest = json.loads((report / "metrics.json").read_text())
+    assert main(["evaluate", "-m", str(trained), str(kaggle_root), "--split", "val",
+                 "--report", str(report), "--n-bootstraps", "0"]) == 0
+    from_folder = json.loads((report / "metrics.json").read_text())
+    assert from_manifest["split"] == "val.csv" and from_manifest["n_images"] == 8
+    for key in ("tn", "fp", "fn", "tp", "roc_auc"):
+        assert from_manifest[key] == from_folder[key], key
+
+
+# CalibratedClassifierCV splits the few held-out images of these tests in 5 folds
+# to predict them (with a FrozenEstimator every fold predicts with the same model)
+@pytest.mark.filterwarnings("ignore:The least populated class in y:UserWarning")
+def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from skpneumo import load_model
+    from skpneumo.datasets import load_chest_xray
+
+    csv_file = _manifest(kaggle_root, "train", tmp_path / "train.csv")
+    model = tmp_path / "model"
+    assert main(["train", str(csv_file), "--output", str(model), "--calibrate",
+                 "--image-size", "16", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    # 24 patients of 2 images each: one fold of five holds out 4 or 5 of them
+    fitted_on = int(re.search(r"Training on (\d+) images", out).group(1))
+    held_out = int(re.search(r"Calibrating \(sigmoid\) on (\d+) images", out).group(1))
+    assert fitted_on + held_out == 48 and held_out in (8, 10)
+    loaded = load_model(model)
+    assert isinstance(loaded, FixedThresholdClassifier)
+    calibrated = loaded.estimator
+    assert isinstance(calibrated, CalibratedClassifierCV) and calibrated.method == "sigmoid"
+    # the operating point is the pipeline's, carried to the calibrated scale:
+    # the same images are called PNEUMONIA as by the network at its threshold
+    pipe = calibrated.estimator.estimator
+    data_paths = load_chest_xray(kaggle_root, split="val").paths
+    raw = pipe.predict_proba(data_paths)[:, 1]
+    threshold = pipe.named_steps["classifier"].threshold
+    assert np.array_equal(loaded.predict(data_paths), (raw >= threshold).astype(int))
+    assert re.search(rf"Operating threshold {threshold:g} .* is ([0-9.]+) on the calibrated",
+                     out)
+    report = tmp_path / "report"
+    assert main(["evaluate", "-m", str(model), str(kaggle_root), "--split", "val",
+                 "--report", str(report), "--n-bootstraps", "0"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["decision_rule"].startswith("calibrated P(pneumonia) >= ")
+
+
+# CalibratedClassifierCV splits the few held-out images of these tests in 5 folds
+# to predict them (with a FrozenEstimator every fold predicts with the same model)
+@pytest.mark.filterwarnings("ignore:The least populated class in y:UserWarning")
+def test_calibration_holds_out_whole_patients(kaggle_root):
+    import numpy as np
+
+    from skpneumo import make_pneumonia_pipeline
+    from skpneumo._cli import _fit_calibrated
+    from skpneumo.datasets import load_chest_xray
+
+    data = load_chest_xray(kaggle_root, split="train")
+    seen = []
+
+    def run(random_state):
+        pipe = make_pneumonia_pipeline(image_size=16, epochs=1, n_blocks=1, filters=4,
+                                       random_state=0)
+        fit = pipe.fit
+        pipe.fit = lambda X, y: (seen.append(("fit", list(X))), fit(X, y))[1]
+        calibrated = _fit_calibrated(pipe, data, method="isotonic",
+                                     random_state=random_state, say=lambda text: None)
+        return calibrated
+
+    calibrated = run(0)
+    fitted_on = set(seen[-1][1])
+    held_out = [p for p in data.paths if p not in fitted_on]
+    groups = dict(zip(data.paths, data.groups))
+    # no patient on both sides, both classes held out, a fifth of the 24 patients
+    assert not {groups[p] for p in fitted_on} & {groups[p] for p in held_out}
+    assert len({groups[p] for p in held_out}) in (4, 5)
+    labels = dict(zip(data.paths, data.target))
+    assert {labels[p] for p in held_out} == {0, 1}
+    assert calibrated.estimator.method == "isotonic"
+    assert np.all(np.isin(calibrated.predict(data.paths[:4]), [0, 1]))
+    # the seed decides which patients are held out
+    run(0)
+    assert set(seen[-1][1]) == fitted_on
+    run(1)
+    assert set(seen[-1][1]) != fitted_on
+
+
+def test_calibrate_options_parse():
+    from skpneumo._cli import build_parser
+
+    args = build_parser().parse_args(["train", "data.csv", "-o", "m", "--calibrate"])
+    assert args.calibrate and args.calibration_method == "sigmoid"
+    args = build_parser().parse_args(
+        ["train", "d", "-o", "m", "--calibrate", "--calibration-method", "isotonic"]
+    )
+    assert args.calibration_method == "isotonic"
+    assert not build_parser().parse_args(["train", "d", "-o", "m"]).calibrate
