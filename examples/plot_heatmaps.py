@@ -17,16 +17,19 @@ Both take the fitted pipeline and file paths, and prepare the images exactly as
 the shoulders, the text printed on the film) is a warning that the network
 learnt a shortcut.
 
-Usage: ``python examples/plot_heatmaps.py [DATA_DIR [OUT_DIR]]`` (defaults:
-``../shared/data/chest_xray`` and ``example_output``). By default it trains the
-default pipeline at 128 px on the whole training split; with
-``SKPNEUMO_QUICK=1`` a tiny network on a few dozen images at 32 px, whose maps
-mean little: a smoke test, not a result.
+The figures on this page come from the documentation build's quick mode
+(``SKPNEUMO_QUICK=1``): a tiny network trained for 2 epochs on a few dozen
+images at 32 px, whose maps mean little; a smoke test rather than a result.
+Run the script without it to train the default pipeline on the whole training
+split.
 """
 
 # %%
+# Fit
+# ---
+# The ``train`` split of the folder named by ``SKPNEUMO_DATA`` (by default
+# ``../shared/data/chest_xray``, relative to where the script is run from).
 import os
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -37,21 +40,16 @@ from skpneumo import make_pneumonia_pipeline
 from skpneumo.datasets import load_chest_xray, subsample_patients
 from skpneumo.inspection import grad_cam, occlusion_sensitivity, plot_heatmap
 
-data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/chest_xray")
-out_dir = Path(sys.argv[2] if len(sys.argv) > 2 else "example_output")
-out_dir.mkdir(parents=True, exist_ok=True)
+data_dir = Path(os.environ.get("SKPNEUMO_DATA", "../shared/data/chest_xray"))
 quick = os.environ.get("SKPNEUMO_QUICK") == "1"
-
 
 train = load_chest_xray(data_dir, split="train")
 if quick:
     keep = subsample_patients(train, (16, 32), random_state=0)
     train.paths, train.target = train.paths[keep], train.target[keep]
-settings = (
-    dict(image_size=32, n_blocks=2, filters=8, epochs=2)
-    if quick
-    else dict(image_size=128, verbose=2)
-)
+settings = {"verbose": 2}
+if quick:
+    settings = {"image_size": 32, "n_blocks": 2, "filters": 8, "epochs": 2}
 pipe = make_pneumonia_pipeline(**settings, n_jobs=2, random_state=0)
 pipe.fit(train.paths, train.target)
 
@@ -59,7 +57,9 @@ pipe.fit(train.paths, train.target)
 # Two images of each class from the held-out split.
 split = "test" if (data_dir / "test").is_dir() else "val"
 held_out = load_chest_xray(data_dir, split=split)
-chosen = np.concatenate([np.flatnonzero(held_out.target == label)[:2] for label in (0, 1)])
+chosen = np.concatenate(
+    [np.flatnonzero(held_out.target == label)[:2] for label in (0, 1)]
+)
 paths = held_out.paths[chosen]
 proba = pipe.predict_proba(paths)[:, 1]
 
@@ -68,7 +68,8 @@ proba = pipe.predict_proba(paths)[:, 1]
 # ---------------------
 # A patch of an eighth of the image side (the default), but at least 8 pixels,
 # moved by half its side.
-patch = max(8, settings["image_size"] // 8)
+side = int(np.min(pipe.named_steps["loader"].image_size))
+patch = max(8, side // 8)
 occlusion = occlusion_sensitivity(pipe, paths, patch_size=patch)
 
 # %%
@@ -81,10 +82,13 @@ except NotImplementedError as exc:
     cam = None
 
 # %%
-# The maps are at the network's resolution; :func:`~skpneumo.inspection.plot_heatmap`
-# stretches them over the full-size X-ray.
+# The maps are at the network's resolution;
+# :func:`~skpneumo.inspection.plot_heatmap` stretches them over the full-size
+# X-ray.
 rows = 2 if cam is not None else 1
-fig, axes = plt.subplots(rows, len(paths), figsize=(3.2 * len(paths), 3.4 * rows), squeeze=False)
+fig, axes = plt.subplots(
+    rows, len(paths), figsize=(3.2 * len(paths), 3.4 * rows), squeeze=False
+)
 for j, path in enumerate(paths):
     image = np.asarray(Image.open(path).convert("L"))
     truth = held_out.target_names[held_out.target[chosen[j]]]
@@ -94,5 +98,4 @@ for j, path in enumerate(paths):
         plot_heatmap(image, cam[j], ax=axes[1, j])
         axes[1, j].set_title("Grad-CAM", fontsize=9)
 fig.tight_layout()
-fig.savefig(out_dir / "heatmaps.png", dpi=100)
-print(f"figure written to {out_dir / 'heatmaps.png'}")
+plt.show()

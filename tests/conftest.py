@@ -1,7 +1,11 @@
-"""Shared fixtures: tiny generated X-ray folders and the path to the real data."""
+"""Shared fixtures: tiny X-ray folders, the path to the real data, the docs build."""
 
+import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,7 +13,14 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SPHINX_TOOLS = {  # module: distribution
+    "sphinx": "sphinx",
+    "numpydoc": "numpydoc",
+    "sphinx_gallery": "sphinx-gallery",
+    "pydata_sphinx_theme": "pydata-sphinx-theme",
+}
 
 
 def synthetic_xray(label, rng, size=24):
@@ -71,3 +82,63 @@ def shared_data():
     if not (SHARED_DATA / "chest_xray" / "train").is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def _run_sphinx_build(source, out, *options, env=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", **(env or {}))
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q"]
+    command += ["-b", "html", *options, "-d", str(out / "doctrees")]
+    command += [str(source), str(out / "html")]
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
+    )
+
+
+@pytest.fixture(scope="session")
+def sphinx_build():
+    """``sphinx_build(source, out, *options, env=None)`` runs ``sphinx-build -W``.
+
+    In a subprocess, it builds HTML from the folder ``source`` into
+    ``out / "html"`` and returns the ``CompletedProcess``. Skips when the
+    documentation tools are not installed.
+    """
+    missing = [
+        dist
+        for module, dist in SPHINX_TOOLS.items()
+        if importlib.util.find_spec(module) is None
+    ]
+    if missing:
+        pytest.skip(
+            f"documentation tools not installed ({', '.join(missing)}); "
+            "pip install -e '.[docs]' (or '.[test]')"
+        )
+    return _run_sphinx_build
+
+
+@pytest.fixture(scope="session")
+def built_docs(sphinx_build, tmp_path_factory, request):
+    """The documentation, built once per session as CI builds it.
+
+    ``sphinx-build -W`` runs every gallery example once, in quick mode
+    (``SKPNEUMO_QUICK=1``), on the real X-rays beside the repository or, when
+    they are absent, on the generated ``kaggle_root``. Examples unchanged since
+    an earlier build of ``docs/`` run again all the same
+    (``run_stale_examples``), so that a change to the package is tested.
+    ``tests/test_docs.py`` checks the site, ``tests/test_examples.py`` the
+    gallery. Returns ``html`` (the built site), ``returncode``, ``stdout``
+    and ``stderr``.
+    """
+    data = SHARED_DATA / "chest_xray"
+    if not (data / "train").is_dir():
+        data = request.getfixturevalue("kaggle_root")
+    out = tmp_path_factory.mktemp("docs")
+    result = sphinx_build(
+        ROOT / "docs", out, "-D", "sphinx_gallery_conf.run_stale_examples=1",
+        env={"SKPNEUMO_QUICK": "1", "SKPNEUMO_DATA": str(data)},
+    )
+    return SimpleNamespace(
+        html=out / "html",
+        returncode=result.returncode,
+        stdout=result.stdout,
+        stderr=result.stderr,
+    )
