@@ -24,6 +24,24 @@ def _decode_path(path, mtime_ns, file_size, size, resize, channels, max_pixels):
     )
 
 
+def _decode_chunk(paths, decode, size, resize, channels, max_pixels):
+    """Decode ``paths`` with ``decode``; return their images as one array.
+
+    The images are returned, not written into an array of the caller: joblib
+    may run this in another process (a process backend, or a Dask worker when
+    the loader runs inside a Dask task), where such writes would be lost.
+    """
+    out = np.empty((len(paths), *size, channels), dtype=np.uint8)
+    for i, path in enumerate(paths):
+        try:
+            stat = os.stat(path)
+            key = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            key = (None, None)  # decode_file raises the error naming the file
+        out[i] = decode(path, *key, size, resize, channels, max_pixels)
+    return out
+
+
 class ImageLoader(TransformerMixin, BaseEstimator):
     """Load chest X-rays from file paths (or image arrays) into uint8 batches.
 
@@ -71,7 +89,11 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         is; raise ``PIL.Image.MAX_IMAGE_PIXELS`` to go beyond it.
     n_jobs : int or None, default=None
         Number of threads that decode files in parallel (Pillow releases the
-        GIL while decoding). None means 1, -1 means all processors.
+        GIL while decoding). None means 1 unless in a
+        :func:`joblib.parallel_config` context, -1 means all processors.
+        Threads are only preferred: a ``parallel_config`` backend wins, and
+        inside a Dask task (a grid search under joblib's dask backend) the
+        files are decoded by tasks on the cluster.
     memory : str, pathlib.Path, joblib.Memory or None, default=None
         Where to cache decoded images, so that a grid search or repeated runs
         decode each file once. The key is the file's path, modification time
@@ -204,25 +226,19 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             decode = memory.cache(_decode_path)
         out = np.empty((len(paths), *size, self.channels), dtype=np.uint8)
         args = (size, self.resize, self.channels, self.max_pixels)
-
-        def load_chunk(start):
-            for i in range(start, min(start + _CHUNK, len(paths))):
-                path = paths[i]
-                try:
-                    stat = os.stat(path)
-                    key = (stat.st_mtime_ns, stat.st_size)
-                except OSError:
-                    key = (None, None)  # decode_file raises the error naming the file
-                out[i] = decode(path, *key, *args)
-            return min(start + _CHUNK, len(paths)) - start
-
         starts = range(0, len(paths), _CHUNK)
         done = 0
         progress = _Progress(len(paths)) if self.verbose else None
-        for n in Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(
-            delayed(load_chunk)(start) for start in starts
-        ):
-            done += n
+        # "threads" is only a preference: inside a Dask task (GridSearchCV
+        # under joblib's dask backend) or a parallel_config(backend="loky"),
+        # joblib runs the chunks in other processes, so each returns its images
+        chunks = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(
+            delayed(_decode_chunk)(paths[start : start + _CHUNK], decode, *args)
+            for start in starts
+        )
+        for start, images in zip(starts, chunks):
+            out[start : start + len(images)] = images
+            done += len(images)
             if progress is not None:
                 progress.update(done)
         if progress is not None:
