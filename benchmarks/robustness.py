@@ -26,9 +26,11 @@ patients are the lowest-numbered of all, so this is a proxy for an earlier
 period). Each configuration is fitted once per split, on the same patients.
 
 For every split, configuration and shift the report gives ROC-AUC, and
-sensitivity and specificity at the configuration's own threshold; then the
-worst shift, and the highest threshold that keeps sensitivity >= 0.95 under
-every shift (the rule the default threshold follows). A second ROC-AUC shifts
+sensitivity and specificity at the configuration's own threshold (labels by
+the classifier's rule, which ``binary_report`` applies to the saved
+probabilities); then the worst shift, and the highest threshold that keeps
+sensitivity >= 0.95 under every shift (stricter than the default threshold,
+which keeps it on the held-out patients as they are). A second ROC-AUC shifts
 only the NORMAL images and ranks them against the unshifted PNEUMONIA ones:
 the official test split's case, whose NORMAL images alone come from another
 period. It writes PREFIX.md, PREFIX.json, PREFIX.png (default

@@ -1,41 +1,15 @@
 """Keras 3 networks for chest X-rays, written against ``keras.layers`` only.
 
 No backend-specific call appears here, so the same code runs on TensorFlow, JAX
-and PyTorch (:func:`allow_jit` only reads which backend is in use).
+and PyTorch; what differs between backends (XLA on JAX, ``allow_jit``) is in
+``_backend.py``.
 """
 
 import keras
 from keras import layers
 
+from ._backend import allow_jit
 from ._layers import RandomGamma, Standardization
-
-# Keras marks these layers as not XLA-compilable because TensorFlow's kernel
-# for them (ImageProjectiveTransformV3) has none; one such layer turns
-# jit_compile="auto" off for the whole model. Their JAX implementation is plain
-# jax.numpy and compiles.
-_WARPING_LAYERS = (layers.RandomRotation, layers.RandomZoom, layers.RandomTranslation)
-
-
-def allow_jit(model):
-    """Let Keras compile ``model`` with XLA on the JAX backend; return it.
-
-    With ``jit_compile="auto"`` Keras compiles a model only if every layer
-    says it supports XLA, and the warping augmentation layers say they do not
-    (true on TensorFlow only). On JAX this would make every training step run
-    operation by operation; this marks them as compilable there. Other
-    backends are left as they are.
-    """
-    if keras.config.backend() == "jax":
-        for layer in model.layers:
-            if isinstance(layer, _WARPING_LAYERS):
-                layer.supports_jit = True
-        # A model built before its layers were marked (one read back by
-        # keras.saving.load_model) has resolved "auto" to no XLA, and would
-        # predict operation by operation: slower, and a rounding apart from
-        # the model that was saved.
-        if not model.jit_compile:
-            model.jit_compile = True
-    return model
 
 
 def _glorot(seed, offset):

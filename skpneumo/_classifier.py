@@ -2,8 +2,6 @@
 
 import math
 import numbers
-import random
-from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -19,92 +17,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 from sklearn_compat.base import _fit_context
 
-from ._architectures import allow_jit, build_cnn
+from . import _backend
+from ._architectures import build_cnn
+from ._decision import labels_at_threshold
 from ._validation import check_binary_target, check_image_array
 
-
-@contextmanager
-def _seeded(seed):
-    """Seed Python, NumPy and the Keras backend for a fit; restore Python and NumPy.
-
-    ``keras.utils.set_random_seed`` seeds the backend in use (TensorFlow, JAX or
-    PyTorch) and Keras' own seed generator; those have no public way to be read
-    back, so they stay seeded after the fit, as after any call of
-    ``set_random_seed``. Python's and NumPy's global generators are restored.
-    TensorFlow's op-determinism switch is left alone (the CPU kernels used here
-    are deterministic without it).
-    """
-    if seed is None:
-        yield
-        return
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
-        keras.utils.set_random_seed(seed)
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-
-
-def _gpu_capability():
-    """The first GPU of the Keras backend as ``(major, minor)``, or None without one.
-
-    Asks the backend in use, so that ``JAX_PLATFORMS=cpu`` or
-    ``CUDA_VISIBLE_DEVICES=""`` count as no GPU. ``(0, 0)`` stands for a GPU
-    whose compute capability cannot be read.
-    """
-    backend = keras.config.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            gpus = [device for device in jax.devices() if device.platform == "gpu"]
-            if not gpus:
-                return None
-            capability = getattr(gpus[0], "compute_capability", None)
-        elif backend == "torch":
-            import torch
-
-            if not torch.cuda.is_available():
-                return None
-            capability = torch.cuda.get_device_capability(0)
-        elif backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if not gpus:
-                return None
-            details = tf.config.experimental.get_device_details(gpus[0])
-            capability = details.get("compute_capability")
-        else:
-            return None
-    except Exception:  # a broken GPU set-up trains on the CPU, in float32
-        return None
-    try:
-        if isinstance(capability, str):
-            capability = capability.split(".")
-        return tuple(int(part) for part in capability[:2])
-    except (TypeError, ValueError):
-        return (0, 0)
-
-
-def _resolve_dtype_policy(mixed_precision):
-    """The Keras dtype policy name that ``mixed_precision`` stands for here."""
-    if mixed_precision != "auto":
-        return mixed_precision
-    capability = _gpu_capability()
-    if capability is None:
-        return "float32"
-    # bfloat16 needs no loss scaling; NVIDIA GPUs have it from Ampere (8.0) on
-    return "mixed_bfloat16" if capability >= (8, 0) else "mixed_float16"
-
-
-def _model_dtype_policy(model):
-    """Name of the mixed dtype policy a built network uses, or "float32"."""
-    for layer in model.layers:
-        if layer.dtype_policy.name.startswith("mixed_"):
-            return layer.dtype_policy.name
-    return "float32"
 
 
 class PneumoniaClassifier(KerasClassifier):
@@ -180,8 +97,14 @@ class PneumoniaClassifier(KerasClassifier):
     threshold : float, default=0.5
         Operating point: ``predict`` returns the second class (PNEUMONIA) when
         its probability is at least ``threshold``. ``predict_proba`` and
-        ROC-AUC do not depend on it. See
-        :func:`skpneumo.metrics.threshold_for_sensitivity` to choose it.
+        ROC-AUC do not depend on it. The default keeps ``predict`` equal to
+        the class of highest probability, as scikit-learn expects of a
+        classifier (``check_classifiers_train`` asserts it, and
+        :class:`~sklearn.model_selection.FixedThresholdClassifier`'s
+        ``threshold="auto"`` is 0.5 on ``predict_proba`` too). The operating
+        point of the default network, 0.98, is set and documented by
+        :func:`~skpneumo.make_pneumonia_pipeline`; see
+        :func:`skpneumo.metrics.threshold_for_sensitivity` to choose your own.
     mixed_precision : {"auto", "float32", "mixed_float16", "mixed_bfloat16"}, \
             default="auto"
         Keras dtype policy of the convolution blocks. ``"auto"`` computes in
@@ -380,8 +303,8 @@ class PneumoniaClassifier(KerasClassifier):
             self._seed = int(
                 check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             )
-        self.dtype_policy_ = _resolve_dtype_policy(self.mixed_precision)
-        with _seeded(self._seed):
+        self.dtype_policy_ = _backend.resolve_dtype_policy(self.mixed_precision)
+        with _backend.seeded(self._seed):
             super().fit(X, y, sample_weight=sample_weight)
         return self
 
@@ -440,7 +363,7 @@ class PneumoniaClassifier(KerasClassifier):
         # TF_DETERMINISTIC_OPS, then reads TensorFlow's op determinism as
         # already on and never switches it off again: after one seeded fit,
         # every later TensorFlow model of the process ran under op determinism
-        # and without XLA. ``fit`` seeds every backend itself (``_seeded``).
+        # and without XLA. ``fit`` seeds every backend itself (``_backend.seeded``).
         return self._keras_build_fn(self._get_metadata())
 
     def _keras_build_fn(self, meta):
@@ -475,9 +398,9 @@ class PneumoniaClassifier(KerasClassifier):
             # float16 gradients underflow without it; Keras adds it by itself
             # only to models whose own policy is mixed_float16
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        # jit_compile stays at Keras' "auto": XLA on JAX (see allow_jit); on
-        # TensorFlow XLA on a GPU unless augmentation is on (XLA has no kernel
-        # for its warps); on PyTorch eager
+        # jit_compile stays at Keras' "auto": XLA on JAX (see
+        # _backend.allow_jit); on TensorFlow XLA on a GPU unless augmentation
+        # is on (XLA has no kernel for its warps); on PyTorch eager
         model.compile(
             optimizer=optimizer,
             loss="binary_crossentropy",
@@ -566,11 +489,32 @@ class PneumoniaClassifier(KerasClassifier):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            ``classes_[1]`` where P(``classes_[1]``) >= ``threshold``, else
-            ``classes_[0]``.
+            ``classes_[1]`` where P(``classes_[1]``) is at least ``threshold``,
+            else ``classes_[0]``.
         """
-        proba = self.predict_proba(X)
-        return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
+        return self._labels_from_proba(self.predict_proba(X))
+
+    def _labels_from_proba(self, proba):
+        """The labels ``predict`` gives for rows of ``predict_proba``'s output.
+
+        The classifier's one decision rule: ``predict`` applies it, and so
+        does everything that already holds the probabilities and needs the
+        predicted class (the heatmaps' ``target="predicted"``), so that the
+        two cannot disagree.
+
+        Parameters
+        ----------
+        proba : ndarray of shape (n_samples, 2)
+            As returned by :meth:`predict_proba`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            ``classes_[1]`` where ``proba[:, 1]`` is at least ``threshold``,
+            else ``classes_[0]``.
+        """
+        check_is_fitted(self, "model_")
+        return labels_at_threshold(proba[:, 1], self.threshold, self.classes_)
 
     def _get_fitted_state(self):
         """The fitted state besides the network, as plain Python values.
@@ -602,11 +546,11 @@ class PneumoniaClassifier(KerasClassifier):
         _, y = self._validate_data(y=np.asarray(classes), reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(self.target_encoder_.get_metadata())
-        self.model_ = allow_jit(model)
+        self.model_ = _backend.allow_jit(model)
         self.X_shape_ = tuple(X_shape)
         self.X_dtype_ = np.dtype(X_dtype)
         self.n_features_in_ = math.prod(self.X_shape_[1:])
-        self.dtype_policy_ = _model_dtype_policy(model)
+        self.dtype_policy_ = _backend.model_dtype_policy(model)
         self.history_ = {key: list(values) for key, values in history.items()}
         self.n_iter_ = n_iter
         return self

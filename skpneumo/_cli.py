@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from ._backend import import_keras_quietly
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -157,7 +159,7 @@ def _train(args):
     from .metrics import plot_history
 
     data, source = _load_data(args.data, "train", need_groups=args.calibrate)
-    _import_backend_quietly()
+    import_keras_quietly()
     overrides = {
         key: value
         for key, value in (
@@ -234,10 +236,7 @@ def _fit_calibrated(pipeline, data, *, method, random_state, say=print):
         Around the fitted ``CalibratedClassifierCV``, itself around the fitted
         ``pipeline``.
     """
-    import numpy as np
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier, StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     n_patients = len(set(data.groups))
     if n_patients < CALIBRATION_FOLDS:
@@ -383,7 +382,7 @@ def _evaluate(args):
     else:
         args.split = args.split or "test"
     data, _ = _load_data(location, args.split, need_groups=False)
-    _import_backend_quietly()
+    import_keras_quietly()
     model = load_model(model_dir)
     proba, labels = _predict_images(model, data.paths, n_jobs=args.n_jobs)
     # binary_report counts PNEUMONIA as 1, whatever labels the model was fitted with
@@ -539,7 +538,7 @@ def _predict(args):
             raise ValueError(f"no IMAGE_OR_DIR given after the model {model_name!r}.")
     model_dir = _model_location(model_name or DEFAULT_MODEL)
     files = _image_files(inputs)
-    _import_backend_quietly()
+    import_keras_quietly()
     model = load_model(model_dir)
     proba, labels = _predict_images(model, files, n_jobs=args.n_jobs)
     print(f"skpneumo predict: labels by {_decision_rule(model)[1]}", file=sys.stderr)
@@ -561,27 +560,6 @@ def _predict(args):
         for row in rows:
             writer.writerow(dict(row, p_pneumonia=f"{row['p_pneumonia']:.6f}"))
     return 0
-
-
-def _import_backend_quietly():
-    """Import Keras (and its backend) with the C++ start-up log silenced.
-
-    TensorFlow's native code prints oneDNN and CUDA notices straight to file
-    descriptor 2 when it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; they
-    would bury the command's own output and one-line errors.
-    """
-    if "keras" in sys.modules:
-        return
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import keras  # noqa: F401
-
-        keras.backend.backend()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _say(args, message):

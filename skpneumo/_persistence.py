@@ -88,7 +88,7 @@ import numpy as np
 from imblearn.pipeline import Pipeline
 from joblib import Memory
 
-from . import __version__
+from . import __version__, _backend
 from ._loader import ImageLoader
 from ._sampler import ZoomOverSampler
 
@@ -578,7 +578,7 @@ def save_model(estimator, path):
         "skpneumo_version": __version__,
         "sklearn_version": sklearn.__version__,
         "keras_version": keras.__version__,
-        "backend": keras.backend.backend(),
+        "backend": _backend.name(),
         "steps": {},
         "wrappers": wrappers,
     }

@@ -263,7 +263,7 @@ def test_invalid_mixed_precision_named_at_fit(image_batch):
 
 
 def test_auto_policy_follows_the_gpu(monkeypatch):
-    from skpneumo import _classifier
+    from skpneumo import _backend
 
     for capability, expected in [
         (None, "float32"),
@@ -272,6 +272,43 @@ def test_auto_policy_follows_the_gpu(monkeypatch):
         ((9, 0), "mixed_bfloat16"),
         ((0, 0), "mixed_float16"),  # a GPU whose capability cannot be read
     ]:
-        monkeypatch.setattr(_classifier, "_gpu_capability", lambda c=capability: c)
-        assert _classifier._resolve_dtype_policy("auto") == expected
-        assert _classifier._resolve_dtype_policy("float32") == "float32"
+        monkeypatch.setattr(_backend, "gpu_capability", lambda c=capability: c)
+        assert _backend.resolve_dtype_policy("auto") == expected
+        assert _backend.resolve_dtype_policy("float32") == "float32"
+
+
+def test_only_the_backend_module_asks_which_backend():
+    """Non-regression test: backend switches sat in four modules (issue 13).
+
+    ``skpneumo/_backend.py`` is the one module that asks which Keras backend or
+    device is in use, or imports a backend's own package.
+    """
+    import re
+    from pathlib import Path
+
+    import skpneumo
+
+    package = Path(skpneumo.__file__).parent
+    asks = re.compile(
+        r"backend\(\)|^\s*(import|from) (jax|torch|tensorflow)\b", re.MULTILINE
+    )
+    offenders = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "_backend.py" and asks.search(path.read_text())
+    )
+    assert offenders == []
+
+
+def test_light_modules_do_not_import_keras():
+    """The command line's parser, the decision rule, the metrics and the
+    inspection package import Keras only when a function needs it; the
+    backend module too, so that ``import_keras_quietly`` is the one to load it."""
+    code = (
+        "import sys, skpneumo, skpneumo._backend, skpneumo._cli, skpneumo._decision, "
+        "skpneumo.inspection, skpneumo.metrics; print('keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -234,6 +234,23 @@ def test_threshold_sets_the_operating_point(image_batch):
         np.testing.assert_array_equal(clf.predict(X), (p >= threshold).astype(int))
 
 
+def test_predict_is_the_rule_applied_to_predict_proba(image_batch):
+    """``predict`` and ``_labels_from_proba`` (the one decision rule, which the
+    heatmaps ask too) give ``classes_[1]`` where P(``classes_[1]``) is at least
+    the threshold: an image whose probability equals the threshold included."""
+    X, y = image_batch
+    names = np.array(["NORMAL", "PNEUMONIA"])
+    clf = PneumoniaClassifier(**TINY).fit(X, names[y])
+    proba = clf.predict_proba(X)
+    thresholds = np.unique(proba[:, 1])  # each one an image's own probability
+    assert thresholds.size > 2
+    for threshold in thresholds:
+        clf.set_params(threshold=threshold)
+        expected = names[(proba[:, 1] >= threshold).astype(int)]
+        np.testing.assert_array_equal(clf.predict(X), expected)
+        np.testing.assert_array_equal(clf._labels_from_proba(proba), expected)
+
+
 _BATCH_INVARIANCE = textwrap.dedent(
     """
     import numpy as np

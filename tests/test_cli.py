@@ -252,6 +252,38 @@ def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, c
     assert default == by_name == capsys.readouterr().out
 
 
+def test_labels_are_the_classifiers_predict_at_its_threshold(trained, kaggle_root,
+                                                            tmp_path, capsys):
+    """``predict`` and ``evaluate`` label images by the saved classifier's own
+    ``predict``, at whatever threshold it was saved with."""
+    from skpneumo import load_model, save_model
+
+    val = str(kaggle_root / "val")
+    assert main(["predict", "--model", str(trained), val, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    threshold = float(np.median([row["p_pneumonia"] for row in rows]))
+    model = load_model(trained).set_params(classifier__threshold=threshold)
+    save_model(model, tmp_path / "moved")
+
+    assert main(["predict", "--model", str(tmp_path / "moved"), val, "--json"]) == 0
+    captured = capsys.readouterr()
+    moved = json.loads(captured.out)
+    expected = model.predict([row["path"] for row in moved])
+    labels = [row["label"] for row in moved]
+    assert labels == ["PNEUMONIA" if label else "NORMAL" for label in expected]
+    assert labels == ["PNEUMONIA" if row["p_pneumonia"] >= threshold else "NORMAL"
+                      for row in moved]
+    assert len(set(labels)) == 2
+    assert f">= {threshold:g} (the classifier's threshold)" in captured.err
+
+    report = tmp_path / "report"
+    assert main(["evaluate", "-m", str(tmp_path / "moved"), str(kaggle_root), "--split",
+                 "val", "--report", str(report), "--n-bootstraps", "0"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["tp"] + metrics["fp"] == labels.count("PNEUMONIA")
+    assert metrics["threshold"] == threshold
+
+
 def test_predict_labels_follow_a_saved_fixed_threshold(trained, kaggle_root, tmp_path,
                                                        capsys):
     """Non-regression test: the CLI applied the classifier's threshold itself."""

@@ -76,6 +76,7 @@ CLASSIFIER_EXPECTED_FAILURES = {
         "check_classifiers_one_label",
         "check_classifiers_one_label_sample_weights",
         "check_classifiers_regression_target",
+        "check_decision_proba_consistency",
         "check_dict_unchanged",
         "check_dont_overwrite_parameters",
         "check_dtype_object",

@@ -79,9 +79,9 @@ def test_occlusion_peaks_on_the_signal(fitted):
 
 
 def _has_gradients():
-    import keras
+    from skpneumo import _backend
 
-    return keras.backend.backend() in ("tensorflow", "jax")
+    return _backend.supports_gradients()
 
 
 def test_grad_cam_peaks_on_the_signal(fitted):
@@ -101,6 +101,33 @@ def test_occlusion_of_the_other_class_is_the_negative(fitted):
     np.testing.assert_allclose(for_normal, -for_pneumonia, atol=1e-6)
     predicted = occlusion_sensitivity(clf, X[:2], patch_size=6, stride=3)
     np.testing.assert_allclose(predicted, for_pneumonia)  # both predicted PNEUMONIA
+
+
+def test_predicted_target_is_the_class_predict_gives(fitted):
+    """``target="predicted"`` explains, for each image, the class of the
+    classifier's ``predict`` at its threshold, also when that is not 0.5."""
+    clf, X = fitted
+    proba = clf.predict_proba(X)[:, 1]
+    threshold = float(np.median(proba))  # some images NORMAL, some PNEUMONIA
+    original = clf.threshold
+    clf.set_params(threshold=threshold)
+    try:
+        predicted = clf.predict(X)
+        assert set(predicted.tolist()) == {0, 1}
+        settings = dict(patch_size=6, stride=6)
+        maps = occlusion_sensitivity(clf, X, **settings)
+        by_class = {
+            c: occlusion_sensitivity(clf, X, target=c, **settings) for c in (0, 1)
+        }
+        for i, label in enumerate(predicted):
+            np.testing.assert_array_equal(maps[i], by_class[label][i])
+        if _has_gradients():
+            cams = grad_cam(clf, X)
+            cams_by_class = {c: grad_cam(clf, X, target=c) for c in (0, 1)}
+            for i, label in enumerate(predicted):
+                np.testing.assert_allclose(cams[i], cams_by_class[label][i], rtol=1e-5)
+    finally:
+        clf.set_params(threshold=original)
 
 
 def test_pipeline_uses_the_loader_like_predict(fitted, tmp_path):

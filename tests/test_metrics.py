@@ -180,6 +180,20 @@ def test_y_pred_overrides_the_threshold():
         binary_report(y, proba, None)
 
 
+def test_threshold_gives_the_classifiers_labels():
+    """Without ``y_pred``, the labels are the classifier's rule at ``threshold``
+    (its ``predict``): a probability equal to the threshold is PNEUMONIA."""
+    y = np.array([0, 0, 1, 1, 0, 1])
+    proba = np.array([0.2, 0.98, 0.98, 0.99, 0.5, 0.3])
+    for threshold in (0.5, 0.98):
+        report = binary_report(y, proba, threshold, n_bootstraps=0)
+        pred = (proba >= threshold).astype(int)
+        same = binary_report(y, proba, threshold, y_pred=pred, n_bootstraps=0)
+        assert report == same
+    counts = binary_report(y, proba, 0.98, n_bootstraps=0)
+    assert (counts["tn"], counts["fp"], counts["fn"], counts["tp"]) == (2, 1, 1, 2)
+
+
 def test_undefined_metrics_are_nan_without_warnings():
     # Non-regression test for a specificity of 0.0 on NORMAL images only, all
     # predicted NORMAL (imbalanced-learn's specificity_score shortcut)

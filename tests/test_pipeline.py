@@ -19,6 +19,21 @@ def test_pipeline_steps():
     assert pipe.get_params()["loader__image_size"] == 32
 
 
+def test_one_owner_of_the_default_operating_point():
+    """The factory sets the default network's threshold, from one constant that
+    its docstring documents; the bare classifier keeps scikit-learn's 0.5, where
+    ``predict`` is the class of highest probability."""
+    from skpneumo._decision import DEFAULT_THRESHOLD
+
+    pipe = make_pneumonia_pipeline()
+    assert pipe.named_steps["classifier"].threshold == DEFAULT_THRESHOLD
+    assert f"threshold : float, default={DEFAULT_THRESHOLD}\n" in (
+        make_pneumonia_pipeline.__doc__
+    )
+    assert PneumoniaClassifier().threshold == 0.5
+    assert "threshold : float, default=0.5\n" in PneumoniaClassifier.__doc__
+
+
 def test_user_snippet_runs(kaggle_root):
     # The issue's snippet, verbatim but for the data folder and tiny network sizes.
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold

@@ -24,20 +24,22 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import column_or_1d
 
+from .._decision import labels_at_threshold
 from . import _bootstrap
 
 #: Sensitivity at which ``benchmarks/quality.py`` picks the operating threshold
-#: on patient-grouped out-of-fold predictions (the default ``threshold`` of
-#: ``make_pneumonia_pipeline`` comes from there): above the 0.95 a screening
-#: model must keep, with a margin for the shift between training and test
-#: populations.
+#: on patient-grouped out-of-fold predictions (one of the two benchmarks the
+#: default ``threshold`` of ``make_pneumonia_pipeline`` was chosen on): above
+#: the 0.95 a screening model must keep, with a margin for the shift between
+#: training and test populations.
 TARGET_SENSITIVITY = 0.97
 
 
 def threshold_for_sensitivity(y_true, proba, target=TARGET_SENSITIVITY):
     """Highest threshold on P(pneumonia) whose sensitivity is at least ``target``.
 
-    An image is called PNEUMONIA when its probability is ``>=`` the threshold.
+    An image is called PNEUMONIA when its probability is at least the
+    threshold, as :class:`~skpneumo.PneumoniaClassifier`'s ``predict`` does.
 
     Parameters
     ----------
@@ -103,12 +105,19 @@ def binary_report(
     proba : array-like of shape (n_samples,)
         Predicted probability of PNEUMONIA, in [0, 1].
     threshold : float or None, default=0.5
-        Without ``y_pred``, PNEUMONIA is predicted when ``proba >= threshold``.
-        With ``y_pred`` it is only recorded (None is then allowed).
+        Without ``y_pred``, PNEUMONIA is predicted where ``proba`` is at least
+        ``threshold``: the rule of :class:`~skpneumo.PneumoniaClassifier`'s
+        ``predict``, applied by the same function. 0.5 is the bare
+        classifier's default; a pipeline of
+        :func:`~skpneumo.make_pneumonia_pipeline` predicts at 0.98, so pass
+        its ``classifier`` step's ``threshold`` (or ``y_pred``) to report what
+        it predicts. With ``y_pred`` it is only recorded (None is then
+        allowed).
     y_pred : array-like of shape (n_samples,), default=None
-        Predicted labels (0 or 1), for instance ``classifier.predict(X)``:
-        the metrics of labels use them instead of ``proba >= threshold``, so
-        that the classifier stays the one owner of its decision rule.
+        Predicted labels (0 or 1), for instance ``model.predict(X)``: the
+        metrics of labels use them instead of ``threshold``, so that a model
+        whose rule is not a threshold on ``proba`` (a calibrated or wrapped
+        one) stays the owner of its decision rule.
     subtype : array-like of shape (n_samples,) of str, default=None
         Kind of each image, as ``load_chest_xray(...).subtype`` (``"normal"``,
         ``"bacteria"``, ``"virus"``, ``"unknown"``). When given, the
@@ -207,7 +216,7 @@ def binary_report(
                 "threshold is None and no y_pred was given: pass a threshold in "
                 "[0, 1], or the predicted labels as y_pred."
             )
-        pred = (proba >= threshold).astype(int)
+        pred = labels_at_threshold(proba, threshold)
     else:
         pred = _check_length(_check_labels(y_pred, "y_pred"), "y_pred", y_true)
     if subtype is not None:

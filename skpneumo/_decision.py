@@ -1,0 +1,53 @@
+"""The decision rule: how a probability of PNEUMONIA becomes a label.
+
+This is the one place where a probability is compared with a threshold.
+:class:`~skpneumo.PneumoniaClassifier` applies it in ``predict`` (through its
+``_labels_from_proba``, which the heatmaps' ``target="predicted"`` asks too),
+and :func:`skpneumo.metrics.binary_report` and the benchmarks apply it to
+probabilities they already hold, so the labels cannot drift apart. The
+command line takes its labels from the model's own ``predict``. Importing
+this module imports NumPy only.
+"""
+
+import numpy as np
+
+#: The operating threshold of :func:`~skpneumo.make_pneumonia_pipeline`, on
+#: the default network's P(pneumonia). Chosen on patients held out of
+#: training: patient-grouped cross-validation (``benchmarks/quality.md``)
+#: puts the threshold that keeps a sensitivity of ``TARGET_SENSITIVITY``
+#: (0.97) on the other folds at 0.957-0.981 (0.970 pooled), and the shift
+#: benchmark (``benchmarks/robustness.md``) finds that 0.98 keeps a
+#: sensitivity of at least 0.95 on the held-out patients of both its splits
+#: (0.962 and 0.973, specificity 0.861 and 0.876). The bare
+#: :class:`~skpneumo.PneumoniaClassifier` keeps scikit-learn's 0.5 (see its
+#: ``threshold``).
+DEFAULT_THRESHOLD = 0.98
+
+
+def labels_at_threshold(proba, threshold, classes=(0, 1)):
+    """``classes[1]`` where ``proba`` reaches ``threshold``, else ``classes[0]``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples,)
+        Probability of the positive class ``classes[1]`` (PNEUMONIA).
+    threshold : float
+        The operating point; a probability equal to it is positive.
+    classes : array-like of shape (2,), default=(0, 1)
+        The negative and the positive label.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+        Taken from ``classes``.
+
+    Examples
+    --------
+    >>> from skpneumo._decision import labels_at_threshold
+    >>> labels_at_threshold([0.2, 0.5, 0.9], 0.5).tolist()
+    [0, 1, 1]
+    >>> labels_at_threshold([0.2, 0.9], 0.98, ["NORMAL", "PNEUMONIA"]).tolist()
+    ['NORMAL', 'NORMAL']
+    """
+    positive = np.asarray(proba) >= threshold
+    return np.asarray(classes)[positive.astype(int)]
