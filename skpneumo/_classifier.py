@@ -23,6 +23,11 @@ from ._decision import labels_at_threshold
 from ._validation import check_binary_target, check_image_array
 
 
+def _log_odds(p):
+    """log(p / (1 - p)), finite: ``p`` is clipped to [1e-12, 1 - 1e-12]."""
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
 
 class PneumoniaClassifier(KerasClassifier):
     """Convolutional network that tells NORMAL from PNEUMONIA chest X-rays.
@@ -493,6 +498,32 @@ class PneumoniaClassifier(KerasClassifier):
             else ``classes_[0]``.
         """
         return self._labels_from_proba(self.predict_proba(X))
+
+    def decision_function(self, X):
+        """Log-odds of ``classes_[1]`` measured from the operating threshold.
+
+        ``log(p / (1 - p)) - log(t / (1 - t))`` for P(``classes_[1]``) ``p``
+        and ``threshold`` ``t``: zero at the threshold, positive (or zero)
+        exactly where :meth:`predict` says ``classes_[1]``, and in the same
+        order as :meth:`predict_proba`. Probability calibration fits a
+        sigmoid to it (``CalibratedClassifierCV`` uses ``decision_function``
+        when there is one): the network's probabilities crowd against 1, and
+        a sigmoid of the probability itself cannot reach past them, while a
+        sigmoid of the log-odds can.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels])
+            Images, pixel values on the 0-255 scale.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Finite: probabilities are clipped to [1e-12, 1 - 1e-12] first,
+            which float32 probabilities reach only at exactly 0 or 1.
+        """
+        proba = self.predict_proba(X)[:, 1].astype(np.float64)
+        return _log_odds(proba) - _log_odds(np.float64(self.threshold))
 
     def _labels_from_proba(self, proba):
         """The labels ``predict`` gives for rows of ``predict_proba``'s output.

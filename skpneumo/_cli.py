@@ -256,15 +256,41 @@ def _fit_calibrated(pipeline, data, *, method, random_state, say=print):
     pipeline.fit(data.paths[fit_part], data.target[fit_part])
     say(f"Calibrating ({method}) on {_counts(data.target[held_out])} of the "
         f"{len(set(data.groups[held_out]))} patients held out")
+    return _calibrate_fitted(
+        pipeline, data.paths[held_out], data.target[held_out], method=method, say=say
+    )
+
+
+def _calibrate_fitted(pipeline, X, y, *, method, say=print):
+    """Calibrate a fitted pipeline on images it never saw, keeping its threshold.
+
+    Returns ``FixedThresholdClassifier(CalibratedClassifierCV(FrozenEstimator(
+    pipeline), method=method).fit(X, y), threshold=...)``; see
+    :func:`_fit_calibrated`.
+    """
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
-    calibrated.fit(data.paths[held_out], data.target[held_out])
-    # Keep the pipeline's operating point: the calibration map is increasing,
-    # so its value at the network's threshold separates the same images
-    # (isotonic maps a range of probabilities to one value, so it can also
-    # call PNEUMONIA a few images just below the threshold that share it).
+    calibrated.fit(X, y)
+    # Keep the pipeline's operating point. The calibrator maps the
+    # classifier's decision_function, the log-odds measured from the
+    # threshold, so the threshold sits at score 0; the map is increasing, so
+    # its value there separates the same images (isotonic maps a range of
+    # scores to one value, so it can also call PNEUMONIA a few images just
+    # below the threshold that share it).
     (calibrator,) = calibrated.calibrated_classifiers_[0].calibrators
     raw = float(pipeline.named_steps["classifier"].threshold)
-    threshold = float(np.asarray(calibrator.predict(np.array([raw]))).ravel()[0])
+    below, at = np.asarray(calibrator.predict(np.array([-1.0, 0.0]))).ravel()
+    if below > at:
+        raise ValueError(
+            "The calibration map is decreasing: on the held-out patients the network "
+            "ranks NORMAL images above PNEUMONIA ones, so its probabilities cannot be "
+            "calibrated. Train it longer or on more images."
+        )
+    threshold = float(at)
     say(f"Operating threshold {raw:g} on the network's probability is "
         f"{threshold:.4f} on the calibrated one")
     return FixedThresholdClassifier(

@@ -600,6 +600,11 @@ def save_model(estimator, path):
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    # mkdtemp makes the folder private (0700); the model folder it becomes
+    # gets the permissions of any new folder, so others can read it as usual
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
     try:
         _network_for_inference(classifier.model_).save(tmp / MODEL_FILE)
         meta["model_sha256"] = file_sha256(tmp / MODEL_FILE)

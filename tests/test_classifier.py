@@ -292,3 +292,25 @@ def test_probability_ignores_batch_mates_and_order(onednn):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+def test_decision_function_is_log_odds_from_the_threshold(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(n_blocks=1, filters=4, epochs=2, threshold=0.3,
+                              random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)[:, 1].astype(np.float64)
+    scores = clf.decision_function(X)
+    assert scores.shape == (len(X),) and np.all(np.isfinite(scores))
+    np.testing.assert_allclose(
+        scores, np.log(proba / (1 - proba)) - np.log(0.3 / 0.7), rtol=1e-6, atol=1e-9
+    )
+    # non-negative exactly where predict says classes_[1]
+    np.testing.assert_array_equal(clf.predict(X) == clf.classes_[1], scores >= 0)
+    # probability calibration fits its sigmoid to this score, not to predict_proba
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    calibrated = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid").fit(X, y)
+    (sigmoid,) = calibrated.calibrated_classifiers_[0].calibrators
+    expected = 1 / (1 + np.exp(sigmoid.a_ * scores + sigmoid.b_))
+    np.testing.assert_allclose(calibrated.predict_proba(X)[:, 1], expected, rtol=1e-6)

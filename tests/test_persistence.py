@@ -425,3 +425,16 @@ def test_network_is_saved_without_optimizer_state(fitted, tmp_path):
     loaded = load_model(folder)
     X = fitted[1][:6]
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted[0].predict_proba(X))
+
+
+def test_model_folder_gets_the_usual_permissions(fitted, tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        folder = save_model(fitted[0], tmp_path / "model")
+    finally:
+        os.umask(umask)
+    # not mkdtemp's private 0700: a model saved by one user is read by others
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
