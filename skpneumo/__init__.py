@@ -20,6 +20,7 @@ __all__ = [
     "ZoomOverSampler",
     "build_cnn",
     "load_model",
+    "load_pretrained",
     "make_pneumonia_pipeline",
     "save_model",
 ]
@@ -29,6 +30,7 @@ _LAZY = {
     "build_cnn": "._architectures",
     "ModelFormatError": "._persistence",
     "load_model": "._persistence",
+    "load_pretrained": "._pretrained",
     "save_model": "._persistence",
 }
 

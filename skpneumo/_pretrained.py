@@ -1,0 +1,93 @@
+"""The fitted pipeline that ships inside the package, and how to find it.
+
+The model folder lives in ``skpneumo/pretrained/<name>/`` as package data, in
+the pickle-free format of :func:`skpneumo.save_model`; its ``skpneumo.json``
+records the SHA-256 of ``model.keras``, which :func:`skpneumo.load_model`
+checks. ``benchmarks/train_pretrained.py`` reproduces it, and ``MODEL_CARD.md``
+says what it was trained on and how well it does.
+"""
+
+from importlib import resources
+from pathlib import Path
+
+from ._persistence import ModelFormatError, load_model
+
+#: Name of the bundled model that ``load_pretrained()`` and the command line
+#: use when no model is named.
+DEFAULT_MODEL = "default"
+
+
+def pretrained_names():
+    """Names of the models bundled with this installation, sorted."""
+    root = resources.files(__package__) / "pretrained"
+    if not root.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and (entry / "skpneumo.json").is_file()
+    )
+
+
+def pretrained_path(name=DEFAULT_MODEL):
+    """Folder of the bundled model ``name``.
+
+    Parameters
+    ----------
+    name : str, default="default"
+        One of :func:`pretrained_names`.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ModelFormatError
+        If no bundled model has that name (the message lists those that exist).
+    """
+    names = pretrained_names()
+    if name not in names:
+        raise ModelFormatError(
+            f"No bundled model named {name!r}; this installation of skpneumo "
+            f"bundles {names or 'none'}."
+        )
+    return Path(str(resources.files(__package__) / "pretrained" / name))
+
+
+def load_pretrained(name=DEFAULT_MODEL):
+    """Load a fitted pipeline that ships with skpneumo, offline.
+
+    The default model is :func:`make_pneumonia_pipeline` with its defaults,
+    fitted on the whole training split of the Kermany et al. (2018) pediatric
+    chest X-rays; ``MODEL_CARD.md`` gives its figures and limits. It is for
+    research, not for diagnosis.
+
+    Parameters
+    ----------
+    name : str, default="default"
+        Which bundled model; see :func:`pretrained_names`.
+
+    Returns
+    -------
+    pipeline : imblearn.pipeline.Pipeline
+        The fitted pipeline: call ``predict_proba`` or ``predict`` on image
+        paths or arrays.
+
+    Raises
+    ------
+    ModelFormatError
+        If no bundled model has that name, or its files were changed after it
+        was saved (the SHA-256 of ``model.keras`` does not match).
+
+    See Also
+    --------
+    load_model : Load a model folder of your own.
+
+    Examples
+    --------
+    >>> import skpneumo
+    >>> pipe = skpneumo.load_pretrained()  # doctest: +SKIP
+    >>> pipe.predict_proba(["xray.jpeg"])[:, 1]  # doctest: +SKIP
+    """
+    return load_model(pretrained_path(name))
