@@ -500,7 +500,7 @@ class PneumoniaClassifier(KerasClassifier):
         return self._labels_from_proba(self.predict_proba(X))
 
     def decision_function(self, X):
-        """Log-odds of ``classes_[1]`` measured from the operating threshold.
+        """Compute the log-odds of ``classes_[1]`` relative to the threshold.
 
         ``log(p / (1 - p)) - log(t / (1 - t))`` for P(``classes_[1]``) ``p``
         and ``threshold`` ``t``: zero at the threshold, positive (or zero)

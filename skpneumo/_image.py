@@ -21,6 +21,13 @@ _ORIENTATION = 0x0112  # the EXIF tag
 class ImageLoadError(ValueError):
     """An image file could not be decoded; the message names the file.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The file that failed.
+    reason : str
+        Why it failed; appended to the message.
+
     Attributes
     ----------
     path : str

@@ -53,9 +53,29 @@ def make_pneumonia_pipeline(
         Magnifications of the sampler's synthetic images.
     sampling_strategy : float, str, dict or callable, default="auto"
         The sampler's target class sizes.
-    n_blocks, filters, dropout, augmentation, intensity_augmentation, standardize, \
-stem_stride, learning_rate, epochs, batch_size, class_weight, mixed_precision
-        Passed to :class:`PneumoniaClassifier`.
+    n_blocks : int, default=4
+        Number of convolution blocks; see :class:`PneumoniaClassifier`.
+    filters : int, default=16
+        Filters of the first block; see :class:`PneumoniaClassifier`.
+    dropout : float, default=0.3
+        Dropout rate before the output unit; see :class:`PneumoniaClassifier`.
+    augmentation : float, default=1.0
+        Strength of the geometric augmentation; see :class:`PneumoniaClassifier`.
+    intensity_augmentation : float, default=1.0
+        Strength of the grey-level augmentation; see :class:`PneumoniaClassifier`.
+    standardize : bool, default=True
+        Standardise each image inside the network; see
+        :class:`PneumoniaClassifier`.
+    stem_stride : int, default=1
+        Stride of the first convolution; see :class:`PneumoniaClassifier`.
+    learning_rate : float, default=1e-3
+        Peak learning rate of AdamW; see :class:`PneumoniaClassifier`.
+    epochs : int, default=20
+        Number of passes over the training data; see :class:`PneumoniaClassifier`.
+    batch_size : int, default=32
+        Images per gradient step; see :class:`PneumoniaClassifier`.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss; see :class:`PneumoniaClassifier`.
     threshold : float, default=0.98
         Operating point of the classifier's ``predict``: PNEUMONIA when
         P(pneumonia) is at least ``threshold``. This factory is the one owner
@@ -74,6 +94,10 @@ stem_stride, learning_rate, epochs, batch_size, class_weight, mixed_precision
         images and lower resolutions lower their probabilities). Check it on
         images of your own hospital (see
         :func:`skpneumo.metrics.threshold_for_sensitivity`).
+    mixed_precision : {"auto", "float32", "mixed_float16", "mixed_bfloat16"}, \
+            default="auto"
+        Keras dtype policy of the convolution blocks; see
+        :class:`PneumoniaClassifier`.
     n_jobs : int or None, default=None
         Decoding threads of the loader.
     memory : str, pathlib.Path, joblib.Memory or None, default=None

@@ -5,7 +5,7 @@ from sklearn.utils import check_random_state
 
 
 def subsample_patients(data, n_images, *, random_state=None):
-    """Indices of randomly drawn whole patients, about ``n_images[c]`` images of class ``c``.
+    """Draw whole patients at random until class ``c`` has ``n_images[c]`` images.
 
     Patients are drawn one at a time, in random order, until each class has at
     least its number of images; all images of a drawn patient are kept, so a

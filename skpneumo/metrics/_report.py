@@ -53,6 +53,8 @@ def threshold_for_sensitivity(y_true, proba, target=TARGET_SENSITIVITY):
     Returns
     -------
     threshold : float
+        The probability of one of the PNEUMONIA images: the highest threshold
+        that still calls at least a fraction ``target`` of them PNEUMONIA.
 
     Examples
     --------
@@ -323,7 +325,26 @@ def _expected_calibration_error(y_true, proba, n_bins):
 
 
 def plot_roc_curve(y_true, proba, ax=None, name="PneumoniaClassifier"):
-    """ROC curve with scikit-learn's ``RocCurveDisplay``; returns the display."""
+    """Plot the ROC curve of PNEUMONIA with scikit-learn's ``RocCurveDisplay``.
+
+    The chance level, a classifier that ignores the image, is the diagonal.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        0 for NORMAL, 1 for PNEUMONIA.
+    proba : array-like of shape (n_samples,)
+        Predicted probability of PNEUMONIA.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure when None.
+    name : str, default="PneumoniaClassifier"
+        Name of the curve in the legend, which also gives its AUC.
+
+    Returns
+    -------
+    display : sklearn.metrics.RocCurveDisplay
+        The display; its Axes is ``display.ax_``.
+    """
     from sklearn.metrics import RocCurveDisplay
 
     return RocCurveDisplay.from_predictions(
@@ -355,6 +376,7 @@ def plot_calibration_curve(y_true, proba, ax=None, n_bins=10, name="PneumoniaCla
     Returns
     -------
     display : sklearn.calibration.CalibrationDisplay
+        The display; its Axes is ``display.ax_``.
 
     Examples
     --------
@@ -392,6 +414,7 @@ def plot_precision_recall_curve(y_true, proba, ax=None, name="PneumoniaClassifie
     Returns
     -------
     display : sklearn.metrics.PrecisionRecallDisplay
+        The display; its Axes is ``display.ax_``.
 
     Examples
     --------
@@ -414,6 +437,22 @@ def plot_confusion_matrix(y_true, pred, ax=None, display_labels=("NORMAL", "PNEU
 
     The original project showed it this way: the diagonal reads as specificity
     (NORMAL row) and sensitivity (PNEUMONIA row).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        0 for NORMAL, 1 for PNEUMONIA.
+    pred : array-like of shape (n_samples,)
+        Predicted labels, 0 or 1.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure when None.
+    display_labels : tuple of (str, str), default=("NORMAL", "PNEUMONIA")
+        Names of the classes 0 and 1 on the axes.
+
+    Returns
+    -------
+    display : sklearn.metrics.ConfusionMatrixDisplay
+        The display; its Axes is ``display.ax_``.
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -430,7 +469,23 @@ def plot_confusion_matrix(y_true, pred, ax=None, display_labels=("NORMAL", "PNEU
 
 
 def plot_history(history, axes=None):
-    """Accuracy and loss per epoch (and their validation curves, if present)."""
+    """Plot accuracy and loss per epoch (and their validation curves, if present).
+
+    Parameters
+    ----------
+    history : dict of str to list of float
+        Per-epoch ``accuracy`` and ``loss``, and optionally ``val_accuracy``
+        and ``val_loss``, as in :class:`~skpneumo.PneumoniaClassifier`'s
+        ``history_``.
+    axes : sequence of two matplotlib Axes, default=None
+        Axes for accuracy and loss; a new figure with two side by side when
+        None.
+
+    Returns
+    -------
+    axes : sequence of two matplotlib Axes
+        The Axes drawn on: accuracy, then loss.
+    """
     import matplotlib.pyplot as plt
 
     if axes is None:
