@@ -26,7 +26,9 @@ VARIANTS = {
     "in-network augmentation 1.0": {"classifier__augmentation": 1.0},
     "in-network augmentation 0.5": {"classifier__augmentation": 0.5},
     "class weights instead of over-sampling": {
-        "sampler": "passthrough", "classifier__class_weight": "balanced"},
+        "sampler": "passthrough",
+        "classifier__class_weight": "balanced",
+    },
     "no rebalancing": {"sampler": "passthrough"},
 }
 
@@ -41,27 +43,39 @@ def main():
     args = parser.parse_args()
 
     data = load_chest_xray(args.data_dir, split="train")
-    train, test = next(GroupShuffleSplit(1, test_size=0.3, random_state=0).split(
-        data.paths, data.target, data.groups))
+    train, test = next(
+        GroupShuffleSplit(1, test_size=0.3, random_state=0).split(
+            data.paths, data.target, data.groups
+        )
+    )
     rng = np.random.RandomState(0)
     train = rng.choice(train, args.train, replace=False)
     test = rng.choice(test, args.test, replace=False)
     X = ImageLoader(image_size=args.size, n_jobs=2).fit_transform(data.paths)
     y = data.target
-    print(f"{args.train} training / {args.test} held-out images (disjoint patients), "
-          f"{args.size} px, {args.epochs} epochs\n")
-    print("| variant | ROC-AUC | sensitivity@0.5 | specificity@0.5 | median P(pneumonia) of NORMAL | fit s |")
+    print(
+        f"{args.train} training / {args.test} held-out images (disjoint patients), "
+        f"{args.size} px, {args.epochs} epochs\n"
+    )
+    print(
+        "| variant | ROC-AUC | sensitivity@0.5 | specificity@0.5 | median P(pneumonia) of NORMAL | fit s |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for name, params in VARIANTS.items():
-        pipe = make_pneumonia_pipeline(image_size=args.size, epochs=args.epochs, random_state=0)
+        pipe = make_pneumonia_pipeline(
+            image_size=args.size, epochs=args.epochs, random_state=0
+        )
         pipe.set_params(**params)
         start = time.perf_counter()
         pipe.fit(X[train], y[train])
         seconds = time.perf_counter() - start
         proba = pipe.predict_proba(X[test])[:, 1]
         r = binary_report(y[test], proba, n_bootstraps=0)
-        print(f"| {name} | {r['roc_auc']:.3f} | {r['sensitivity']:.3f} | {r['specificity']:.3f} "
-              f"| {np.median(proba[y[test] == 0]):.3f} | {seconds:.0f} |", flush=True)
+        print(
+            f"| {name} | {r['roc_auc']:.3f} | {r['sensitivity']:.3f} | {r['specificity']:.3f} "
+            f"| {np.median(proba[y[test] == 0]):.3f} | {seconds:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

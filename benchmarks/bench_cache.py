@@ -44,8 +44,10 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data"
 def sample(data, n_images):
     """The first ``n_images`` full-size files, both classes in their proportion."""
     folder = Path(data) / "chest_xray_fullsize_sample"
-    by_class = {c: sorted(str(p) for p in (folder / c).glob("*.jpeg"))
-                for c in ("NORMAL", "PNEUMONIA")}
+    by_class = {
+        c: sorted(str(p) for p in (folder / c).glob("*.jpeg"))
+        for c in ("NORMAL", "PNEUMONIA")
+    }
     total = sum(len(v) for v in by_class.values())
     if total == 0:
         sys.exit(f"No images under {folder}; pass --data.")
@@ -80,7 +82,6 @@ class _LoadTimer:
 
 def grid_search(paths, y, size, n_jobs, memory):
     """Run the search; return its wall time and the part spent loading images."""
-
     pipe = make_pneumonia_pipeline(
         image_size=size,
         epochs=1,
@@ -119,8 +120,13 @@ def main(argv=None):
     work = Path(tempfile.mkdtemp(prefix="bench_cache_"))
     try:
         # warm-up: imports, TensorFlow's start-up and the page cache
-        grid_search(paths[:12] + paths[-12:], np.r_[y[:12], y[-12:]],
-                    args.size, args.n_jobs, None)
+        grid_search(
+            paths[:12] + paths[-12:],
+            np.r_[y[:12], y[-12:]],
+            args.size,
+            args.n_jobs,
+            None,
+        )
         load_before = os.getloadavg()[0]
         times = {"no cache": [], "cold cache": [], "warm cache": []}
         loading = {name: [] for name in times}

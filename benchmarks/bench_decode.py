@@ -82,7 +82,7 @@ def main(argv=None):
     outputs = {}
     for round_ in range(args.rounds):
         # rotate the order, so that no contender always runs first or last
-        for name in names[round_ % 3:] + names[: round_ % 3]:
+        for name in names[round_ % 3 :] + names[: round_ % 3]:
             seconds, outputs[name] = timed(contenders[name])
             times[name].append(seconds)
 
@@ -106,6 +106,7 @@ def main(argv=None):
         f"pixel difference from the plain loop: max {diff.max()}, "
         f"mean {diff.mean():.3f} (0-255 scale)"
     )
+
 
 if __name__ == "__main__":
     main()

@@ -43,7 +43,7 @@ def split_paths(data, n_train, n_images):
     pneumonia = sorted(str(p) for p in (folder / "PNEUMONIA").glob("*.jpeg"))
     if not normal or not pneumonia:
         sys.exit(f"No images under {folder}; pass --data.")
-    paths = [p for pair in zip(normal, pneumonia) for p in pair]
+    paths = [p for pair in zip(normal, pneumonia, strict=False) for p in pair]
     labels = np.array(["NORMAL", "PNEUMONIA"] * (len(paths) // 2))
     if n_train + n_images > len(paths):
         sys.exit(f"Only {len(paths)} images available.")
@@ -92,7 +92,7 @@ def main(argv=None):
     load_before = os.getloadavg()[0]
     times = {name: [] for name in names}
     for round_ in range(args.rounds):
-        for name in names[round_ % 3:] + names[: round_ % 3]:
+        for name in names[round_ % 3 :] + names[: round_ % 3]:
             times[name].append(timed(contenders[name]))
 
     n = len(paths)

@@ -42,7 +42,9 @@ def _load(n_images, size, seed=0):
 
     data = load_chest_xray(DATA, split="train")
     rng = np.random.RandomState(seed)
-    keep = np.sort(rng.choice(len(data.paths), min(n_images, len(data.paths)), replace=False))
+    keep = np.sort(
+        rng.choice(len(data.paths), min(n_images, len(data.paths)), replace=False)
+    )
     X = ImageLoader(image_size=size, n_jobs=2).fit_transform(data.paths[keep])
     return X, data.target[keep]
 
@@ -64,9 +66,14 @@ def overhead(args):
         model.compile(
             optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4),
             loss="binary_crossentropy",
-            metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+            metrics=[
+                keras.metrics.AUC(name="auc"),
+                keras.metrics.BinaryAccuracy(name="accuracy"),
+            ],
         )
-        model.fit(X, y.astype("float32"), batch_size=32, epochs=1, shuffle=True, verbose=0)
+        model.fit(
+            X, y.astype("float32"), batch_size=32, epochs=1, shuffle=True, verbose=0
+        )
 
     wrapped(), direct()  # warm up both paths once (imports, first traces)
     times = {"PneumoniaClassifier.fit": [], "model.fit": []}
@@ -78,14 +85,25 @@ def overhead(args):
             times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(t) for name, t in times.items()}
     ratio = medians["PneumoniaClassifier.fit"] / medians["model.fit"]
-    print(f"{len(X)} uint8 images at {args.size} px ({X.nbytes / 1e6:.0f} MB), 1 epoch, "
-          f"{args.rounds} alternating rounds")
+    print(
+        f"{len(X)} uint8 images at {args.size} px ({X.nbytes / 1e6:.0f} MB), 1 epoch, "
+        f"{args.rounds} alternating rounds"
+    )
     for name, t in times.items():
-        print(f"  {name:<24} median {medians[name]:.2f} s  (rounds: {', '.join(f'{v:.2f}' for v in t)})")
-    paired = [w / d for w, d in zip(times["PneumoniaClassifier.fit"], times["model.fit"])]
-    print(f"  ratio of medians: {ratio:.3f}; median of the per-round ratios "
-          f"{statistics.median(paired):.3f} (rounds: {', '.join(f'{r:.2f}' for r in paired)}) "
-          "(target <= 1.05)")
+        print(
+            f"  {name:<24} median {medians[name]:.2f} s  (rounds: {', '.join(f'{v:.2f}' for v in t)})"
+        )
+    paired = [
+        w / d
+        for w, d in zip(
+            times["PneumoniaClassifier.fit"], times["model.fit"], strict=True
+        )
+    ]
+    print(
+        f"  ratio of medians: {ratio:.3f}; median of the per-round ratios "
+        f"{statistics.median(paired):.3f} (rounds: {', '.join(f'{r:.2f}' for r in paired)}) "
+        "(target <= 1.05)"
+    )
 
 
 def _child(n_images, size, epochs):
@@ -103,7 +121,9 @@ def _child(n_images, size, epochs):
         "import resource\n"
         "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     seconds = float(out.stdout.split("SECONDS")[-1].split()[0])
     peak_kb = int(out.stdout.split("PEAK_KB")[-1].split()[0])
     return seconds, peak_kb * 1024
@@ -111,15 +131,29 @@ def _child(n_images, size, epochs):
 
 def memory(args):
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "skpneumo", "train", str(DATA), "--output", f"{tmp}/model",
-               "--image-size", str(args.size), "--epochs", str(args.epochs), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "skpneumo",
+            "train",
+            str(DATA),
+            "--output",
+            f"{tmp}/model",
+            "--image-size",
+            str(args.size),
+            "--epochs",
+            str(args.epochs),
+            "--quiet",
+        ]
         start = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    print(f"skpneumo train on the full training split (5216 images) at {args.size} px, "
-          f"{args.epochs} epoch(s): peak RSS {peak / 1e9:.2f} GB, wall {seconds:.0f} s "
-          f"(target <= 3 GB)")
+    print(
+        f"skpneumo train on the full training split (5216 images) at {args.size} px, "
+        f"{args.epochs} epoch(s): peak RSS {peak / 1e9:.2f} GB, wall {seconds:.0f} s "
+        f"(target <= 3 GB)"
+    )
 
 
 def growth(args):
@@ -135,17 +169,22 @@ def growth(args):
     def linearity(xs, ys):
         slope, intercept = np.polyfit(xs, ys, 1)
         fitted = slope * np.asarray(xs) + intercept
-        r2 = 1 - np.sum((np.asarray(ys) - fitted) ** 2) / np.sum((np.asarray(ys) - np.mean(ys)) ** 2)
+        r2 = 1 - np.sum((np.asarray(ys) - fitted) ** 2) / np.sum(
+            (np.asarray(ys) - np.mean(ys)) ** 2
+        )
         return slope, intercept, r2
 
-    lines = ["| images | size | fit seconds (1 epoch) | peak RSS (GB) |", "| --- | --- | --- | --- |"]
+    lines = [
+        "| images | size | fit seconds (1 epoch) | peak RSS (GB) |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += [f"| {n} | 128 | {t:.1f} | {m / 1e9:.2f} |" for n, t, m in by_count]
     lines += [f"| 2000 | {s} | {t:.1f} | {m / 1e9:.2f} |" for s, t, m in by_size]
-    n, t, m = (np.array(v) for v in zip(*by_count))
+    n, t, m = (np.array(v) for v in zip(*by_count, strict=True))
     slope_t, _, r2_t = linearity(n, t)
     slope_m, _, r2_m = linearity(n, m / 1e9)
     pixels = np.array([s * s for s, _, _ in by_size])
-    _, ts, ms = (np.array(v) for v in zip(*by_size))
+    _, ts, ms = (np.array(v) for v in zip(*by_size, strict=True))
     slope_p, _, r2_p = linearity(pixels, ts)
     lines += [
         "",

@@ -63,7 +63,9 @@ def _timed_pipeline(**params):
         def _fit_keras_model(self, X, y, *args, **kwargs):
             timer, model = EpochTimer(), self.model_
             fit = model.fit
-            model.fit = lambda *a, callbacks=(), **k: fit(*a, callbacks=[*callbacks, timer], **k)
+            model.fit = lambda *a, callbacks=(), **k: fit(
+                *a, callbacks=[*callbacks, timer], **k
+            )
             try:
                 super()._fit_keras_model(X, y, *args, **kwargs)
             finally:
@@ -82,7 +84,9 @@ def _throughput(classifier):
         "images_per_epoch": classifier.epoch_images_,
         "epoch_seconds": [round(s, 3) for s in seconds],
         "images_per_s": classifier.epoch_images_ * len(steady) / sum(steady),
-        "images_per_s_with_compile": classifier.epoch_images_ * len(seconds) / sum(seconds),
+        "images_per_s_with_compile": classifier.epoch_images_
+        * len(seconds)
+        / sum(seconds),
         "steady_epochs": len(seconds) - 1,
     }
 
@@ -115,11 +119,15 @@ def main_phase(args):
 
     from skpneumo import PneumoniaClassifier, save_model
 
-    assert keras.config.backend() == "jax", "run with KERAS_BACKEND=jax (gpu_check.sh does)"
+    assert keras.config.backend() == "jax", (
+        "run with KERAS_BACKEND=jax (gpu_check.sh does)"
+    )
     device, platform = _device()
     print(f"main process: {device}; keras {keras.__version__}", flush=True)
     if platform != "gpu" and not args.smoke:
-        sys.exit("JAX sees no GPU (its default device is the CPU); use --smoke to test on a CPU.")
+        sys.exit(
+            "JAX sees no GPU (its default device is the CPU); use --smoke to test on a CPU."
+        )
     X, y, train, test = _split(args)
     params = dict(random_state=0)
     if args.image_size:
@@ -183,7 +191,9 @@ def cpu_phase(args, folder):
         "auc": roc_auc_score(y[test], cpu_proba),
         "tolerance": TOLERANCE[policy],
     }
-    subset = train[np.linspace(0, len(train) - 1, min(args.cpu_images, len(train))).astype(int)]
+    subset = train[
+        np.linspace(0, len(train) - 1, min(args.cpu_images, len(train))).astype(int)
+    ]
     params = dict(random_state=0, epochs=2)
     if args.image_size:
         params["image_size"] = args.image_size
@@ -205,7 +215,9 @@ def report(args, gpu, cpu):
         (f"{label} training, {gpu['policy']}", gpu),
         (f"CPU training, {cpu['train_policy']}", cpu),
     ]
-    print("\n| device | images/epoch | steady epochs | images/s | images/s incl. compile |")
+    print(
+        "\n| device | images/epoch | steady epochs | images/s | images/s incl. compile |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, r in rows:
         print(
@@ -223,18 +235,26 @@ def report(args, gpu, cpu):
         f"tolerance {AUC_TOLERANCE:g}); max |P_main - P_cpu| = {cpu['max_abs_diff']:.2e} "
         f"(tolerance {cpu['tolerance']:g} for {cpu['policy_of_loaded_model']})"
     )
-    print("GPU and CPU predictions AGREE" if agree else "GPU and CPU predictions DISAGREE")
+    print(
+        "GPU and CPU predictions AGREE" if agree else "GPU and CPU predictions DISAGREE"
+    )
     if not agree:
         sys.exit(1)
 
 
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "benchmarks/_work/train128.npz")
     parser.add_argument(
-        "--smoke", action="store_true", help="tiny run on the CPU: 160 images, 32 px, 2 epochs"
+        "--data", type=Path, default=ROOT / "benchmarks/_work/train128.npz"
     )
-    parser.add_argument("--epochs", type=int, default=None, help="default: the pipeline's (15)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny run on the CPU: 160 images, 32 px, 2 epochs",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="default: the pipeline's (15)"
+    )
     parser.add_argument(
         "--image-size", type=int, default=None, help="default: the pipeline's (128)"
     )
@@ -246,9 +266,14 @@ def parse(argv=None):
         help="policy of the main training run (the CPU run uses auto)",
     )
     parser.add_argument(
-        "--cpu-images", type=int, default=1024, help="training images of the CPU timing run"
+        "--cpu-images",
+        type=int,
+        default=1024,
+        help="training images of the CPU timing run",
     )
-    parser.add_argument("--out", type=Path, default=None, help="folder for gpu_check.json")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for gpu_check.json"
+    )
     parser.add_argument("--cpu-phase", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:

@@ -61,16 +61,24 @@ def _shift_reports(y, probas, names, threshold, n_bootstraps):
 
     original = probas[names.index("original")]
     reports = {}
-    for name, shifted in zip(names, probas):
+    for name, shifted in zip(names, probas, strict=True):
         # the official test split's case: its NORMAL images come from another
         # period, its PNEUMONIA images do not
         mixed = np.where(y == 0, shifted, original)
         reports[name] = {
             "normal_shifted": binary_report(
-                y, mixed, threshold=threshold, n_bootstraps=n_bootstraps, random_state=SEED
+                y,
+                mixed,
+                threshold=threshold,
+                n_bootstraps=n_bootstraps,
+                random_state=SEED,
             ),
             "all_shifted": binary_report(
-                y, shifted, threshold=threshold, n_bootstraps=n_bootstraps, random_state=SEED
+                y,
+                shifted,
+                threshold=threshold,
+                n_bootstraps=n_bootstraps,
+                random_state=SEED,
             ),
         }
     return reports
@@ -85,17 +93,15 @@ def main(argv=None):
     data_dir = Path(args.data_dir)
 
     import keras
-
-    import skpneumo
-    from skpneumo._pretrained import pretrained_path
-    from skpneumo.datasets import load_chest_xray
-    from skpneumo.metrics import binary_report
-
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold
 
+    import skpneumo
     from skpneumo._cli import CALIBRATION_FOLDS
     from skpneumo._persistence import _inner_pipeline
+    from skpneumo._pretrained import pretrained_path
+    from skpneumo.datasets import load_chest_xray
+    from skpneumo.metrics import binary_report
 
     folder = pretrained_path()
     meta = json.loads((folder / "skpneumo.json").read_text())
@@ -110,12 +116,21 @@ def main(argv=None):
 
     def scores(paths):
         images = pipe.named_steps["loader"].transform(list(paths))
-        return (model.predict_proba(images)[:, 1], model.predict(images),
-                pipe.predict_proba(images)[:, 1])
+        return (
+            model.predict_proba(images)[:, 1],
+            model.predict(images),
+            pipe.predict_proba(images)[:, 1],
+        )
 
     def report(y, proba, pred=None, at=threshold):
-        return binary_report(y, proba, threshold=at, y_pred=pred,
-                             n_bootstraps=args.n_bootstraps, random_state=SEED)
+        return binary_report(
+            y,
+            proba,
+            threshold=at,
+            y_pred=pred,
+            n_bootstraps=args.n_bootstraps,
+            random_state=SEED,
+        )
 
     val = load_chest_xray(data_dir / "chest_xray", split="val")
     full_dir = data_dir / "chest_xray_fullsize_sample"
@@ -123,10 +138,15 @@ def main(argv=None):
         str(p) for p in (full_dir / "PNEUMONIA").iterdir()
     )
     n_full_normal = len(list((full_dir / "NORMAL").iterdir()))
-    full_y = np.r_[np.zeros(n_full_normal, int), np.ones(len(full_paths) - n_full_normal, int)]
+    full_y = np.r_[
+        np.zeros(n_full_normal, int), np.ones(len(full_paths) - n_full_normal, int)
+    ]
     val_p, val_pred, _ = scores(val.paths)
     full_p, full_pred, _ = scores(full_paths)
-    val_report, full_report = report(val.target, val_p, val_pred), report(full_y, full_p, full_pred)
+    val_report, full_report = (
+        report(val.target, val_p, val_pred),
+        report(full_y, full_p, full_pred),
+    )
 
     # The calibration fold: the patients held out of the network's fit, drawn
     # as `skpneumo train --calibrate` draws them. The calibrator's two
@@ -139,8 +159,9 @@ def main(argv=None):
     cal_p, cal_pred, cal_raw = scores(train.paths[held_out])
     # Out of sample: a sigmoid of the same score refitted on four fifths of the
     # fold's patients and applied to the fifth left out, five times over
-    score = pipe.decision_function(pipe.named_steps["loader"].transform(
-        list(train.paths[held_out])))
+    score = pipe.decision_function(
+        pipe.named_steps["loader"].transform(list(train.paths[held_out]))
+    )
     crossed = np.empty(len(cal_y))
     inner = StratifiedGroupKFold(5, shuffle=True, random_state=0)
     for fit_idx, test_idx in inner.split(score, cal_y, train.groups[held_out]):
@@ -150,15 +171,20 @@ def main(argv=None):
     cal_rows = [
         _row("network's probability", n, report(cal_y, cal_raw, at=raw_threshold)),
         _row("calibrated probability (in-sample)", n, report(cal_y, cal_p, cal_pred)),
-        _row("sigmoid cross-fitted within the fold (out of sample)", n,
-             report(cal_y, crossed, cal_pred)),
+        _row(
+            "sigmoid cross-fitted within the fold (out of sample)",
+            n,
+            report(cal_y, crossed, cal_pred),
+        ),
     ]
 
     bench = json.loads((BENCH / "robustness.json").read_text())
     saved = np.load(BENCH / "robustness.npz")
     split_rows, worst_rows = [], []
-    for split, label in (("grouped", "held-out patients (grouped)"),
-                         ("earliest", "earliest-numbered patients")):
+    for split, label in (
+        ("grouped", "held-out patients (grouped)"),
+        ("earliest", "earliest-numbered patients"),
+    ):
         result = bench["results"][split]["new"]
         names = list(result["shifts"])
         y = saved[f"{split}/y"]
@@ -166,11 +192,17 @@ def main(argv=None):
         bench_threshold = result["threshold"]
         reports = _shift_reports(y, probas, names, bench_threshold, args.n_bootstraps)
         split_rows.append(
-            _row(label, f"{len(y)} ({int((y == 0).sum())})",
-                 reports["original"]["all_shifted"])
+            _row(
+                label,
+                f"{len(y)} ({int((y == 0).sum())})",
+                reports["original"]["all_shifted"],
+            )
         )
-        for key, what in (("roc_auc", "ROC-AUC"), ("specificity", "specificity"),
-                          ("sensitivity", "sensitivity")):
+        for key, what in (
+            ("roc_auc", "ROC-AUC"),
+            ("specificity", "specificity"),
+            ("sensitivity", "sensitivity"),
+        ):
             case = "normal_shifted" if key != "sensitivity" else "all_shifted"
             worst = min(names, key=lambda n: reports[n][case][key])
             worst_rows.append(
@@ -179,19 +211,29 @@ def main(argv=None):
 
     quality = json.loads((BENCH / "quality.json").read_text())
     cv_lines = []
-    for setting, label in (("0.5", "at 0.5"),
-                           ("chosen", "at the threshold chosen on the other folds")):
+    for setting, label in (
+        ("0.5", "at 0.5"),
+        ("chosen", "at the threshold chosen on the other folds"),
+    ):
         folds = quality["folds"][setting]
-        keys = ("roc_auc", "sensitivity", "specificity") if setting == "0.5" else (
-            "sensitivity", "specificity")
+        keys = (
+            ("roc_auc", "sensitivity", "specificity")
+            if setting == "0.5"
+            else ("sensitivity", "specificity")
+        )
         for key in keys:
             values = np.array([fold[key] for fold in folds])
             name = "ROC-AUC" if key == "roc_auc" else f"{key} {label}"
-            cv_lines.append(f"| {name} | {values.mean():.3f} ± {values.std(ddof=1):.3f} |")
+            cv_lines.append(
+                f"| {name} | {values.mean():.3f} ± {values.std(ddof=1):.3f} |"
+            )
 
     grouped = _shift_reports(
-        saved["grouped/y"], saved["grouped/new"], list(bench["results"]["grouped"]["new"][
-            "shifts"]), bench["results"]["grouped"]["new"]["threshold"], 0,
+        saved["grouped/y"],
+        saved["grouped/new"],
+        list(bench["results"]["grouped"]["new"]["shifts"]),
+        bench["results"]["grouped"]["new"]["threshold"],
+        0,
     )["original"]["all_shifted"]
     text = TEMPLATE.format(
         version=skpneumo.__version__,
@@ -216,19 +258,30 @@ def main(argv=None):
         own_table="\n".join(
             _header()
             + [
-                _row("official validation split", f"{len(val.target)} "
-                     f"({int((val.target == 0).sum())})", val_report),
-                _row("240 full-size training originals", f"{len(full_y)} ({n_full_normal})",
-                     full_report),
+                _row(
+                    "official validation split",
+                    f"{len(val.target)} ({int((val.target == 0).sum())})",
+                    val_report,
+                ),
+                _row(
+                    "240 full-size training originals",
+                    f"{len(full_y)} ({n_full_normal})",
+                    full_report,
+                ),
             ]
         ),
         split_table="\n".join(_header() + split_rows),
         bench_threshold=bench["results"]["grouped"]["new"]["threshold"],
         worst_table="\n".join(
-            ["| split | measure | worst shift | value (95% CI) |", "| --- | --- | --- | --- |"]
+            [
+                "| split | measure | worst shift | value (95% CI) |",
+                "| --- | --- | --- | --- |",
+            ]
             + worst_rows
         ),
-        cv_table="\n".join(["| measure | mean ± sd over 3 folds |", "| --- | --- |"] + cv_lines),
+        cv_table="\n".join(
+            ["| measure | mean ± sd over 3 folds |", "| --- | --- |"] + cv_lines
+        ),
         bench_command=bench["settings"]["command"],
     )
     args.out.write_text(text)

@@ -73,9 +73,9 @@ def main(argv=None):
     if args.limit is not None and args.limit < index.size:
         index = np.linspace(0, index.size - 1, args.limit).round().astype(int)
     start = time.perf_counter()
-    X = ImageLoader(image_size=args.image_size, n_jobs=os.cpu_count()).transform(data.paths[index])[
-        ..., 0
-    ]
+    X = ImageLoader(image_size=args.image_size, n_jobs=os.cpu_count()).transform(
+        data.paths[index]
+    )[..., 0]
     seconds = time.perf_counter() - start
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rowdiff = np.diff(X, axis=1, prepend=np.zeros_like(X[:, :1]))  # uint8, mod 256

@@ -43,7 +43,11 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from skpneumo import ImageLoader, make_pneumonia_pipeline  # noqa: E402
 from skpneumo._decision import labels_at_threshold  # noqa: E402
 from skpneumo.datasets import load_chest_xray  # noqa: E402
-from skpneumo.metrics import TARGET_SENSITIVITY, binary_report, threshold_for_sensitivity  # noqa: E402
+from skpneumo.metrics import (  # noqa: E402
+    TARGET_SENSITIVITY,
+    binary_report,
+    threshold_for_sensitivity,
+)
 
 TEST_NORMAL_SHARE = 0.375
 
@@ -53,7 +57,9 @@ def main(argv=None):
     parser.add_argument("data_dir", nargs="?", default="../shared/data/chest_xray")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--out", default=str(Path(__file__).parent))
-    parser.add_argument("--limit", type=int, default=None, help="use this many images (smoke runs)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="use this many images (smoke runs)"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,21 +83,30 @@ def main(argv=None):
     for k, (train, test) in enumerate(cv.split(X, y, groups)):
         assert not set(groups[train]) & set(groups[test])
         t0 = time.perf_counter()
-        model = make_pneumonia_pipeline(random_state=0, n_jobs=2).fit(X[train], y[train])
+        model = make_pneumonia_pipeline(random_state=0, n_jobs=2).fit(
+            X[train], y[train]
+        )
         fit_times.append(time.perf_counter() - t0)
         oof[test] = model.predict_proba(X[test])[:, 1]
         fold_of[test] = k
         histories.append(model.named_steps["classifier"].history_)
-        print(f"fold {k}: {len(train)} train / {len(test)} test images, fit {fit_times[-1]:.0f} s, "
-              f"AUC {roc_auc_score(y[test], oof[test]):.4f}", flush=True)
+        print(
+            f"fold {k}: {len(train)} train / {len(test)} test images, fit {fit_times[-1]:.0f} s, "
+            f"AUC {roc_auc_score(y[test], oof[test]):.4f}",
+            flush=True,
+        )
 
     rows = {"0.5": [], "chosen": []}
     thresholds = []
     for k in range(args.folds):
         here, others = fold_of == k, fold_of != k
-        threshold = threshold_for_sensitivity(y[others], oof[others], TARGET_SENSITIVITY)
+        threshold = threshold_for_sensitivity(
+            y[others], oof[others], TARGET_SENSITIVITY
+        )
         thresholds.append(threshold)
-        rows["0.5"].append(binary_report(y[here], oof[here], threshold=0.5, n_bootstraps=0))
+        rows["0.5"].append(
+            binary_report(y[here], oof[here], threshold=0.5, n_bootstraps=0)
+        )
         rows["chosen"].append(
             binary_report(y[here], oof[here], threshold=threshold, n_bootstraps=0)
         )
@@ -103,11 +118,18 @@ def main(argv=None):
 
     for reports in rows.values():
         for r in reports:
-            r["accuracy_at_test_prevalence"] = (
-                (1 - TEST_NORMAL_SHARE) * r["sensitivity"] + TEST_NORMAL_SHARE * r["specificity"]
-            )
-    keys = ["roc_auc", "accuracy", "sensitivity", "specificity", "precision", "f1",
-            "accuracy_at_test_prevalence"]
+            r["accuracy_at_test_prevalence"] = (1 - TEST_NORMAL_SHARE) * r[
+                "sensitivity"
+            ] + TEST_NORMAL_SHARE * r["specificity"]
+    keys = [
+        "roc_auc",
+        "accuracy",
+        "sensitivity",
+        "specificity",
+        "precision",
+        "f1",
+        "accuracy_at_test_prevalence",
+    ]
     wall = time.perf_counter() - start
     lines = [
         "# Default pipeline: patient-grouped cross-validation on the training split",
@@ -124,7 +146,9 @@ def main(argv=None):
         "| --- | --- | --- |",
     ]
     for key in keys:
-        lines.append(f"| {key} | {summary(rows['0.5'], key)} | {summary(rows['chosen'], key)} |")
+        lines.append(
+            f"| {key} | {summary(rows['0.5'], key)} | {summary(rows['chosen'], key)} |"
+        )
     lines += [
         "",
         f"Operating thresholds per fold (sensitivity >= {TARGET_SENSITIVITY} on the other "
@@ -142,10 +166,19 @@ def main(argv=None):
         "at the operating threshold), `quality_history.png` (training curves per fold).",
     ]
     (out / "quality.md").write_text("\n".join(lines) + "\n")
-    (out / "quality.json").write_text(json.dumps({
-        "folds": rows, "thresholds": thresholds, "pooled_threshold": pooled_threshold,
-        "fit_seconds": fit_times, "wall_seconds": wall,
-    }, indent=2, default=float))
+    (out / "quality.json").write_text(
+        json.dumps(
+            {
+                "folds": rows,
+                "thresholds": thresholds,
+                "pooled_threshold": pooled_threshold,
+                "fit_seconds": fit_times,
+                "wall_seconds": wall,
+            },
+            indent=2,
+            default=float,
+        )
+    )
 
     fig, ax = plt.subplots(figsize=(5, 5))
     for k in range(args.folds):
@@ -154,8 +187,12 @@ def main(argv=None):
     fig.savefig(out / "quality_roc.png", dpi=100, bbox_inches="tight")
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ConfusionMatrixDisplay.from_predictions(
-        y, labels_at_threshold(oof, pooled_threshold), display_labels=data.target_names,
-        normalize="true", values_format=".3f", ax=ax,
+        y,
+        labels_at_threshold(oof, pooled_threshold),
+        display_labels=data.target_names,
+        normalize="true",
+        values_format=".3f",
+        ax=ax,
     )
     ax.set_title(f"out-of-fold, threshold {pooled_threshold:.3f}")
     fig.savefig(out / "quality_confusion.png", dpi=100, bbox_inches="tight")

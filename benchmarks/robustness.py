@@ -1,4 +1,4 @@
-"""Shift benchmark: does a recipe hold up on X-rays unlike its training images?
+"""Shift benchmark: how a recipe holds up on X-rays unlike its training images.
 
 Usage::
 
@@ -62,8 +62,14 @@ from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report, threshold_for_sensitivity
 
 # The default of cb05231, before the shift work: no augmentation, 0.74.
-OLD = dict(augmentation=0.0, intensity_augmentation=0.0, standardize=False,
-           stem_stride=1, epochs=15, threshold=0.74)
+OLD = dict(
+    augmentation=0.0,
+    intensity_augmentation=0.0,
+    standardize=False,
+    stem_stride=1,
+    epochs=15,
+    threshold=0.74,
+)
 
 CONFIGS = {
     "old": OLD,
@@ -73,17 +79,29 @@ CONFIGS = {
     "standardize": dict(OLD, standardize=True),
     "geometric+intensity": dict(OLD, augmentation=1.0, intensity_augmentation=1.0),
     "geometric+intensity+standardize": dict(
-        OLD, augmentation=1.0, intensity_augmentation=1.0, standardize=True),
+        OLD, augmentation=1.0, intensity_augmentation=1.0, standardize=True
+    ),
     "geometric+intensity+standardize+class-weights": dict(
-        OLD, augmentation=1.0, intensity_augmentation=1.0, standardize=True,
-        class_weight="balanced", sampler="passthrough"),
+        OLD,
+        augmentation=1.0,
+        intensity_augmentation=1.0,
+        standardize=True,
+        class_weight="balanced",
+        sampler="passthrough",
+    ),
     "all+stride2": dict(
-        OLD, augmentation=1.0, intensity_augmentation=1.0, standardize=True, stem_stride=2),
+        OLD,
+        augmentation=1.0,
+        intensity_augmentation=1.0,
+        standardize=True,
+        stem_stride=2,
+    ),
 }
 
 
 # --------------------------------------------------------------------------
 # Shifts: each maps a batch (n, h, w) of uint8 images to another uint8 batch.
+
 
 def _pad(images, *, top=0, bottom=0, left=0, right=0, mode="reflect"):
     return np.pad(images, ((0, 0), (top, bottom), (left, right)), mode=mode)
@@ -93,6 +111,7 @@ def wider(fraction):
     def shift(images):
         k = int(round(images.shape[2] * fraction / 2))
         return _pad(images, left=k, right=k)
+
     return shift
 
 
@@ -100,6 +119,7 @@ def taller(fraction):
     def shift(images):
         k = int(round(images.shape[1] * fraction / 2))
         return _pad(images, top=k, bottom=k)
+
     return shift
 
 
@@ -107,6 +127,7 @@ def narrower(fraction):
     def shift(images):
         k = int(round(images.shape[2] * fraction / 2))
         return images[:, :, k : images.shape[2] - k]
+
     return shift
 
 
@@ -114,6 +135,7 @@ def shorter(fraction):
     def shift(images):
         k = int(round(images.shape[1] * fraction / 2))
         return images[:, k : images.shape[1] - k]
+
     return shift
 
 
@@ -122,6 +144,7 @@ def zoom_out(fraction):
         kh = int(round(images.shape[1] * fraction / 2))
         kw = int(round(images.shape[2] * fraction / 2))
         return _pad(images, top=kh, bottom=kh, left=kw, right=kw, mode="constant")
+
     return shift
 
 
@@ -130,6 +153,7 @@ def zoom_in(fraction):
         kh = int(round(images.shape[1] * fraction / 2))
         kw = int(round(images.shape[2] * fraction / 2))
         return images[:, kh : images.shape[1] - kh, kw : images.shape[2] - kw]
+
     return shift
 
 
@@ -146,6 +170,7 @@ def contrast(factor):
     def function(x):
         mean = x.mean(axis=(1, 2), keepdims=True)
         return (x - mean) * factor + mean
+
     return lambda images: _float_map(images, function)
 
 
@@ -161,6 +186,7 @@ def jpeg(quality):
             Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
             out[i] = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L"))
         return out
+
     return shift
 
 
@@ -168,11 +194,17 @@ def resolution(scale):
     def shift(images):
         h, w = images.shape[1:3]
         small = (max(1, int(w * scale)), max(1, int(h * scale)))
-        return np.stack([
-            np.asarray(Image.fromarray(image).resize(small, Image.BILINEAR)
-                       .resize((w, h), Image.BILINEAR))
-            for image in images
-        ])
+        return np.stack(
+            [
+                np.asarray(
+                    Image.fromarray(image)
+                    .resize(small, Image.BILINEAR)
+                    .resize((w, h), Image.BILINEAR)
+                )
+                for image in images
+            ]
+        )
+
     return shift
 
 
@@ -203,6 +235,7 @@ SHIFTS = {
 
 # --------------------------------------------------------------------------
 # Splits
+
 
 def _patient_number(group):
     match = re.search(r"(\d+)$", group)
@@ -239,6 +272,7 @@ def keep_patients(data, indices, fraction, seed=0):
 
 # --------------------------------------------------------------------------
 
+
 def pipeline_for(name, image_size, epochs, seed):
     params = dict(CONFIGS[name])
     if epochs:
@@ -252,8 +286,10 @@ def pipeline_for(name, image_size, epochs, seed):
 
 def predict_shifts(pipe, X):
     """P(pneumonia) of the images ``X`` under every shift."""
-    return {name: pipe.predict_proba(shift(X[..., 0])[..., np.newaxis])[:, 1]
-            for name, shift in SHIFTS.items()}
+    return {
+        name: pipe.predict_proba(shift(X[..., 0])[..., np.newaxis])[:, 1]
+        for name, shift in SHIFTS.items()
+    }
 
 
 def score(y, probas, threshold):
@@ -268,7 +304,9 @@ def score(y, probas, threshold):
     rows = {}
     normal = y == 0
     for name, proba in probas.items():
-        report = binary_report(y, proba, threshold=threshold, n_bootstraps=0)  # point values only
+        report = binary_report(
+            y, proba, threshold=threshold, n_bootstraps=0
+        )  # point values only
         mixed = np.where(normal, proba, probas["original"])
         rows[name] = {
             "roc_auc": report["roc_auc"],
@@ -277,8 +315,10 @@ def score(y, probas, threshold):
             "specificity": report["specificity"],
             "median_p_normal": float(np.median(proba[normal])),
         }
-    worst = {m: min(r[m] for r in rows.values())
-             for m in ("roc_auc", "auc_normal_shifted", "sensitivity", "specificity")}
+    worst = {
+        m: min(r[m] for r in rows.values())
+        for m in ("roc_auc", "auc_normal_shifted", "sensitivity", "specificity")
+    }
     return rows, worst
 
 
@@ -300,17 +340,22 @@ def plot(results, path):
         "auc_normal_shifted": "ROC-AUC, only the NORMAL images shifted",
         "specificity": "specificity at own threshold",
     }
-    figure, axes = plt.subplots(2, len(splits), figsize=(7 * len(splits), 9.5),
-                                squeeze=False, sharey=True)
+    figure, axes = plt.subplots(
+        2, len(splits), figsize=(7 * len(splits), 9.5), squeeze=False, sharey=True
+    )
     width = 0.8 / len(configs)
     positions = np.arange(len(shifts))
     for column, split in enumerate(splits):
         for row, (metric, label) in enumerate(metrics.items()):
             ax = axes[row, column]
-            values = {c: [results[split][c]["shifts"][s][metric] for s in shifts]
-                      for c in configs}
+            values = {
+                c: [results[split][c]["shifts"][s][metric] for s in shifts]
+                for c in configs
+            }
             for k, config in enumerate(configs):
-                ax.barh(positions + k * width, values[config], height=width, label=config)
+                ax.barh(
+                    positions + k * width, values[config], height=width, label=config
+                )
             if metric == "specificity":
                 ax.set_xlim(0.0, 1.0)
             else:
@@ -320,7 +365,9 @@ def plot(results, path):
             ax.set_title(f"{split} split: {label}", fontsize=10)
             ax.grid(axis="x", alpha=0.3)
     # the rows share one y axis: set the labels and the top-down order once
-    axes[0, 0].set_yticks(positions + width * (len(configs) - 1) / 2, shifts, fontsize=7)
+    axes[0, 0].set_yticks(
+        positions + width * (len(configs) - 1) / 2, shifts, fontsize=7
+    )
     axes[0, 0].invert_yaxis()
     for ax in axes.flat:
         ax.tick_params(axis="y", labelsize=7)
@@ -343,8 +390,10 @@ def markdown(results, settings):
     for split, by_config in results.items():
         configs = list(by_config)
         first = by_config[configs[0]]
-        header = ["| shift | " + " | ".join(configs) + " |",
-                  "| --- | " + " | ".join("---" for _ in configs) + " |"]
+        header = [
+            "| shift | " + " | ".join(configs) + " |",
+            "| --- | " + " | ".join("---" for _ in configs) + " |",
+        ]
         lines += [
             f"## {split} split",
             "",
@@ -357,50 +406,80 @@ def markdown(results, settings):
             *header,
         ]
         for shift in SHIFTS:
-            cells = [f"{by_config[c]['shifts'][shift]['roc_auc']:.3f} / "
-                     f"{by_config[c]['shifts'][shift]['auc_normal_shifted']:.3f}"
-                     for c in configs]
+            cells = [
+                f"{by_config[c]['shifts'][shift]['roc_auc']:.3f} / "
+                f"{by_config[c]['shifts'][shift]['auc_normal_shifted']:.3f}"
+                for c in configs
+            ]
             lines.append(f"| {shift} | " + " | ".join(cells) + " |")
-        lines.append("| **worst shift** | " + " | ".join(
-            f"**{by_config[c]['worst']['roc_auc']:.3f} / "
-            f"{by_config[c]['worst']['auc_normal_shifted']:.3f}**" for c in configs) + " |")
+        lines.append(
+            "| **worst shift** | "
+            + " | ".join(
+                f"**{by_config[c]['worst']['roc_auc']:.3f} / "
+                f"{by_config[c]['worst']['auc_normal_shifted']:.3f}**"
+                for c in configs
+            )
+            + " |"
+        )
         lines += [
             "",
             "Sensitivity / specificity at each configuration's own threshold ("
-            + ", ".join(f"{c}: {by_config[c]['threshold']:.3f}" for c in configs) + "):",
+            + ", ".join(f"{c}: {by_config[c]['threshold']:.3f}" for c in configs)
+            + "):",
             "",
             *header,
         ]
         for shift in SHIFTS:
-            cells = [f"{by_config[c]['shifts'][shift]['sensitivity']:.3f} / "
-                     f"{by_config[c]['shifts'][shift]['specificity']:.3f}" for c in configs]
+            cells = [
+                f"{by_config[c]['shifts'][shift]['sensitivity']:.3f} / "
+                f"{by_config[c]['shifts'][shift]['specificity']:.3f}"
+                for c in configs
+            ]
             lines.append(f"| {shift} | " + " | ".join(cells) + " |")
-        lines.append("| **worst shift** | " + " | ".join(
-            f"**{by_config[c]['worst']['sensitivity']:.3f} / "
-            f"{by_config[c]['worst']['specificity']:.3f}**" for c in configs) + " |")
+        lines.append(
+            "| **worst shift** | "
+            + " | ".join(
+                f"**{by_config[c]['worst']['sensitivity']:.3f} / "
+                f"{by_config[c]['worst']['specificity']:.3f}**"
+                for c in configs
+            )
+            + " |"
+        )
         lines.append(
             "| threshold for sensitivity >= 0.95 under every shift | "
-            + " | ".join(f"{by_config[c]['shift_threshold']:.3f}" for c in configs) + " |")
-        lines.append("| fit time (s) | " + " | ".join(
-            f"{by_config[c]['fit_seconds']:.0f}" for c in configs) + " |")
+            + " | ".join(f"{by_config[c]['shift_threshold']:.3f}" for c in configs)
+            + " |"
+        )
+        lines.append(
+            "| fit time (s) | "
+            + " | ".join(f"{by_config[c]['fit_seconds']:.0f}" for c in configs)
+            + " |"
+        )
         lines.append("")
     return "\n".join(lines)
 
 
 def rescore(y, probas, threshold):
     rows, worst = score(y, probas, threshold)
-    return {"threshold": float(threshold), "shifts": rows, "worst": worst,
-            "shift_threshold": shift_threshold(y, probas)}
+    return {
+        "threshold": float(threshold),
+        "shifts": rows,
+        "worst": worst,
+        "shift_threshold": shift_threshold(y, probas),
+    }
 
 
 def print_line(split, config, result):
     rows, worst = result["shifts"], result["worst"]
-    print(f"{split:9s} {config:34s} fit {result['fit_seconds']:5.0f} s  "
-          f"original AUC {rows['original']['roc_auc']:.3f} "
-          f"spec {rows['original']['specificity']:.3f}  "
-          f"worst AUC {worst['roc_auc']:.3f} (NORMAL-only {worst['auc_normal_shifted']:.3f}) "
-          f"spec {worst['specificity']:.3f} sens {worst['sensitivity']:.3f}  "
-          f"thr@0.95 {result['shift_threshold']:.3f}", flush=True)
+    print(
+        f"{split:9s} {config:34s} fit {result['fit_seconds']:5.0f} s  "
+        f"original AUC {rows['original']['roc_auc']:.3f} "
+        f"spec {rows['original']['specificity']:.3f}  "
+        f"worst AUC {worst['roc_auc']:.3f} (NORMAL-only {worst['auc_normal_shifted']:.3f}) "
+        f"spec {worst['specificity']:.3f} sens {worst['sensitivity']:.3f}  "
+        f"thr@0.95 {result['shift_threshold']:.3f}",
+        flush=True,
+    )
 
 
 def rescore_saved(out):
@@ -411,8 +490,10 @@ def rescore_saved(out):
     for split, by_config in results.items():
         y = probas_file[f"{split}/y"]
         for config, result in by_config.items():
-            probas = dict(zip(SHIFTS, probas_file[f"{split}/{config}"]))
-            threshold = pipeline_for(config, 32, 1, 0).named_steps["classifier"].threshold
+            probas = dict(zip(SHIFTS, probas_file[f"{split}/{config}"], strict=True))
+            threshold = (
+                pipeline_for(config, 32, 1, 0).named_steps["classifier"].threshold
+            )
             result.update(rescore(y, probas, threshold))
             print_line(split, config, result)
     return results, stored["settings"]
@@ -420,8 +501,9 @@ def rescore_saved(out):
 
 def write_report(out, results, settings):
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(
-        {"settings": settings, "results": results}, indent=1))
+    out.with_suffix(".json").write_text(
+        json.dumps({"settings": settings, "results": results}, indent=1)
+    )
     out.with_suffix(".md").write_text(markdown(results, settings) + "\n")
     plot(results, out.with_suffix(".png"))
     print(f"wrote {out}.md, {out}.json, {out}.png")
@@ -430,19 +512,33 @@ def write_report(out, results, settings):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", nargs="?", default="../shared/data/chest_xray")
-    parser.add_argument("--configs", default="old,new",
-                        help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    parser.add_argument(
+        "--configs",
+        default="old,new",
+        help=f"comma-separated, from: {', '.join(CONFIGS)}",
+    )
     parser.add_argument("--splits", default="grouped,earliest")
     parser.add_argument("--image-size", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=12,
-                        help="epochs of every configuration; 0 keeps each one's own")
-    parser.add_argument("--fraction", type=float, default=0.5,
-                        help="fraction of the training patients kept")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=12,
+        help="epochs of every configuration; 0 keeps each one's own",
+    )
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        default=0.5,
+        help="fraction of the training patients kept",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/robustness")
-    parser.add_argument("--rescore", action="store_true",
-                        help="no fitting: re-score the probabilities saved in OUT.npz "
-                             "at each configuration's current threshold")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="no fitting: re-score the probabilities saved in OUT.npz "
+        "at each configuration's current threshold",
+    )
     args = parser.parse_args()
     if args.rescore:
         write_report(Path(args.out), *rescore_saved(Path(args.out)))
@@ -487,12 +583,24 @@ def main():
 
     settings = {
         "command": " ".join(
-            [f"--configs {args.configs}", f"--splits {args.splits}",
-             f"--image-size {args.image_size}", f"--epochs {args.epochs}",
-             f"--fraction {args.fraction}", f"--seed {args.seed}"]),
-        "describe": (f"{args.image_size} px, "
-                     + (f"{args.epochs} epochs" if args.epochs else "each configuration's epochs")
-                     + f", {args.fraction:.0%} of the training patients, seed {args.seed}"),
+            [
+                f"--configs {args.configs}",
+                f"--splits {args.splits}",
+                f"--image-size {args.image_size}",
+                f"--epochs {args.epochs}",
+                f"--fraction {args.fraction}",
+                f"--seed {args.seed}",
+            ]
+        ),
+        "describe": (
+            f"{args.image_size} px, "
+            + (
+                f"{args.epochs} epochs"
+                if args.epochs
+                else "each configuration's epochs"
+            )
+            + f", {args.fraction:.0%} of the training patients, seed {args.seed}"
+        ),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

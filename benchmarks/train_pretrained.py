@@ -38,7 +38,9 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "skpneumo" / "pretrained" / "default"
+DEFAULT_OUTPUT = (
+    Path(__file__).resolve().parents[1] / "skpneumo" / "pretrained" / "default"
+)
 
 
 def _cpu_name():
@@ -71,15 +73,17 @@ def main(argv=None):
 
     import skpneumo
     from skpneumo import make_pneumonia_pipeline, save_model
-    from skpneumo.datasets import load_chest_xray
-
     from skpneumo._cli import CALIBRATION_FOLDS, _fit_calibrated
+    from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(args.data_dir, split="train")
     pipeline = make_pneumonia_pipeline(random_state=0, n_jobs=args.n_jobs, verbose=2)
     start = time.perf_counter()
     model = _fit_calibrated(
-        pipeline, data, method="sigmoid", random_state=0,
+        pipeline,
+        data,
+        method="sigmoid",
+        random_state=0,
         say=lambda text: print(text, flush=True),
     )
     wall = time.perf_counter() - start
@@ -89,7 +93,8 @@ def main(argv=None):
     pipeline.set_params(loader__verbose=0, loader__n_jobs=None, classifier__verbose=0)
     folder = save_model(model, args.output)
     provenance = {
-        "command": "python benchmarks/train_pretrained.py " + " ".join(argv or sys.argv[1:]),
+        "command": "python benchmarks/train_pretrained.py "
+        + " ".join(argv or sys.argv[1:]),
         "data": {
             "split": "train",
             "n_normal": int((data.target == 0).sum()),
@@ -116,7 +121,9 @@ def main(argv=None):
     }
     (folder / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     size = sum(f.stat().st_size for f in folder.iterdir())
-    print(f"Model written to {folder} ({size / 1024:.0f} KiB) after {wall / 60:.1f} min of fitting")
+    print(
+        f"Model written to {folder} ({size / 1024:.0f} KiB) after {wall / 60:.1f} min of fitting"
+    )
     return 0
 
 

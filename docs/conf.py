@@ -38,7 +38,9 @@ os.environ.setdefault("SKPNEUMO_DATA", str(ROOT.parent / "shared/data/chest_xray
 
 project = "skpneumo"
 author = "the skpneumo developers"
-copyright = "the skpneumo developers; data: Kermany, Zhang and Goldbaum (2018), CC BY 4.0"
+copyright = (
+    "the skpneumo developers; data: Kermany, Zhang and Goldbaum (2018), CC BY 4.0"
+)
 version = release = skpneumo.__version__
 
 extensions = [
@@ -127,4 +129,5 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
 
 
 def setup(app):
+    """Hide scikit-learn's metadata-routing methods from the API pages."""
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)

@@ -99,7 +99,7 @@ print(f"image-level minus patient-grouped: {leak.mean() - grouped.mean():+.3f}")
 # how well the network can recognise a patient; on a few dozen images it is
 # mostly noise.
 fig, ax = plt.subplots(figsize=(6, 4))
-for k, (name, values) in enumerate(scores.items()):
+for k, values in enumerate(scores.values()):
     ax.scatter(np.full(values.size, k), values, color="tab:blue", alpha=0.6)
     ax.errorbar(k, values.mean(), yerr=values.std(), fmt="o", color="black", capsize=8)
 ax.set_xticks(range(len(scores)), [name.replace(" ", "\n", 1) for name in scores])

@@ -168,7 +168,9 @@ def build_cnn(
         x = layers.BatchNormalization(momentum=0.9, dtype=dtype, name=f"block{i}_bn")(x)
         x = layers.Activation("relu", dtype=dtype, name=f"block{i}_relu")(x)
         if not strided:
-            x = layers.MaxPooling2D(2, padding="same", dtype=dtype, name=f"block{i}_pool")(x)
+            x = layers.MaxPooling2D(
+                2, padding="same", dtype=dtype, name=f"block{i}_pool"
+            )(x)
     x = layers.GlobalAveragePooling2D(dtype=dtype, name="pool")(x)
     x = layers.Dropout(dropout, seed=seed, dtype=dtype, name="dropout")(x)
     outputs = layers.Dense(

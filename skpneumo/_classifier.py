@@ -14,7 +14,11 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils._tags import ClassifierTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 from sklearn_compat.base import _fit_context
 
 from . import _backend
@@ -416,7 +420,9 @@ class PneumoniaClassifier(KerasClassifier):
         )
         return model
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
         callbacks, validation_data = [], None
         if self.early_stopping:
             train, val = self._split_validation(y)
@@ -612,7 +618,9 @@ def _predict_in_fixed_batches(model, X, batch_size):
             padded = np.zeros((batch_size, *X.shape[1:]), dtype=X.dtype)
             padded[:n_real] = batch
             batch = padded
-        outputs.append(keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n_real])
+        outputs.append(
+            keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n_real]
+        )
     if not outputs:
         return np.zeros((0, 1), dtype=np.float32)
     return np.concatenate(outputs)

@@ -64,7 +64,9 @@ def build_parser():
         prog="skpneumo",
         description="Detect pneumonia in chest X-rays: train, evaluate and predict.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     train = commands.add_parser(
         "train",
@@ -77,27 +79,55 @@ def build_parser():
         "pipeline's operating point: it predicts PNEUMONIA when its calibrated probability "
         "reaches the calibrated value of the threshold (FixedThresholdClassifier).",
     )
-    train.add_argument("data", metavar="DATA", type=Path,
-                       help="Kaggle-layout folder, or CSV manifest (.csv)")
-    train.add_argument("--output", "-o", required=True, type=Path, metavar="MODEL",
-                       help="model folder to write (replaced if it exists)")
-    train.add_argument("--image-size", type=_positive_int, default=None,
-                       help="image side in pixels (default: the pipeline's)")
-    train.add_argument("--epochs", type=_positive_int, default=None,
-                       help="training epochs (default: the pipeline's)")
-    train.add_argument("--threshold", type=_probability, default=None,
-                       help="operating threshold on the network's P(pneumonia) (default: "
-                       "the pipeline's, chosen on held-out patients; with --calibrate, "
-                       "carried over to the calibrated probability)")
-    train.add_argument("--calibrate", action="store_true",
-                       help="fit on four fifths of the patients and calibrate "
-                       "P(pneumonia) on the other fifth")
-    train.add_argument("--calibration-method", choices=["sigmoid", "isotonic"],
-                       default="sigmoid",
-                       help="with --calibrate: 'sigmoid' (default; two parameters, "
-                       "stable on a few hundred held-out images, and monotonic, so the "
-                       "ROC-AUC is unchanged) or 'isotonic' (any monotonic shape, but it "
-                       "needs about a thousand held-out images and ties probabilities)")
+    train.add_argument(
+        "data",
+        metavar="DATA",
+        type=Path,
+        help="Kaggle-layout folder, or CSV manifest (.csv)",
+    )
+    train.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        type=Path,
+        metavar="MODEL",
+        help="model folder to write (replaced if it exists)",
+    )
+    train.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=None,
+        help="image side in pixels (default: the pipeline's)",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="training epochs (default: the pipeline's)",
+    )
+    train.add_argument(
+        "--threshold",
+        type=_probability,
+        default=None,
+        help="operating threshold on the network's P(pneumonia) (default: "
+        "the pipeline's, chosen on held-out patients; with --calibrate, "
+        "carried over to the calibrated probability)",
+    )
+    train.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit on four fifths of the patients and calibrate "
+        "P(pneumonia) on the other fifth",
+    )
+    train.add_argument(
+        "--calibration-method",
+        choices=["sigmoid", "isotonic"],
+        default="sigmoid",
+        help="with --calibrate: 'sigmoid' (default; two parameters, "
+        "stable on a few hundred held-out images, and monotonic, so the "
+        "ROC-AUC is unchanged) or 'isotonic' (any monotonic shape, but it "
+        "needs about a thousand held-out images and ties probabilities)",
+    )
     train.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     train.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
     train.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -114,21 +144,40 @@ def build_parser():
         "threshold, or its calibrated rule), which the report names. The older form "
         "`skpneumo evaluate MODEL_DIR DATA` still works, with a deprecation note.",
     )
-    evaluate.add_argument("data", metavar="DATA", type=Path,
-                          help="Kaggle-layout folder, or CSV manifest (.csv)")
+    evaluate.add_argument(
+        "data",
+        metavar="DATA",
+        type=Path,
+        help="Kaggle-layout folder, or CSV manifest (.csv)",
+    )
     # the deprecated form `evaluate MODEL DATA`: the first positional was the model
     evaluate.add_argument("legacy_data", nargs="?", type=Path, help=argparse.SUPPRESS)
-    evaluate.add_argument("--model", "-m", metavar="MODEL", default=None,
-                          help="model folder or bundled model name (default: the "
-                          "bundled 'default' model)")
-    evaluate.add_argument("--split", default=None, choices=["train", "val", "test"],
-                          help="split of a Kaggle-layout DATA folder (default: test); "
-                          "not for a manifest, which is evaluated whole")
+    evaluate.add_argument(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        default=None,
+        help="model folder or bundled model name (default: the "
+        "bundled 'default' model)",
+    )
+    evaluate.add_argument(
+        "--split",
+        default=None,
+        choices=["train", "val", "test"],
+        help="split of a Kaggle-layout DATA folder (default: test); "
+        "not for a manifest, which is evaluated whole",
+    )
     evaluate.add_argument("--report", "-r", required=True, type=Path, metavar="OUT_DIR")
-    evaluate.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
-    evaluate.add_argument("--n-bootstraps", type=_non_negative_int, default=1000,
-                          help="stratified bootstrap resamples of the 95%% confidence "
-                          "intervals, seeded with 0 (default: 1000; 0: no intervals)")
+    evaluate.add_argument(
+        "--n-jobs", type=int, default=2, help="image decoding threads"
+    )
+    evaluate.add_argument(
+        "--n-bootstraps",
+        type=_non_negative_int,
+        default=1000,
+        help="stratified bootstrap resamples of the 95%% confidence "
+        "intervals, seeded with 0 (default: 1000; 0: no intervals)",
+    )
 
     predict = commands.add_parser(
         "predict",
@@ -140,10 +189,17 @@ def build_parser():
         "predict MODEL_DIR IMAGE_OR_DIR...` still works, with a deprecation note.",
     )
     predict.add_argument("inputs", metavar="IMAGE_OR_DIR", nargs="+", type=Path)
-    predict.add_argument("--model", "-m", metavar="MODEL", default=None,
-                         help="model folder or bundled model name (default: the "
-                         "bundled 'default' model)")
-    predict.add_argument("--json", action="store_true", help="print JSON instead of CSV")
+    predict.add_argument(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        default=None,
+        help="model folder or bundled model name (default: the "
+        "bundled 'default' model)",
+    )
+    predict.add_argument(
+        "--json", action="store_true", help="print JSON instead of CSV"
+    )
     predict.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
     return parser
 
@@ -175,8 +231,11 @@ def _train(args):
     )
     if args.calibrate:
         model = _fit_calibrated(
-            pipeline, data, method=args.calibration_method,
-            random_state=args.random_state, say=lambda text: _say(args, text),
+            pipeline,
+            data,
+            method=args.calibration_method,
+            random_state=args.random_state,
+            say=lambda text: _say(args, text),
         )
     else:
         _say(args, f"Training on {_counts(data.target)} of {source}")
@@ -185,7 +244,9 @@ def _train(args):
     pipeline.set_params(loader__verbose=0, classifier__verbose=0)
     model_dir = save_model(model, args.output)
     figure = plt.figure(figsize=(10, 4))
-    plot_history(pipeline.named_steps["classifier"].history_, axes=figure.subplots(1, 2))
+    plot_history(
+        pipeline.named_steps["classifier"].history_, axes=figure.subplots(1, 2)
+    )
     figure.tight_layout()
     curves = model_dir / "training_curves.png"
     figure.savefig(curves, dpi=100)
@@ -195,8 +256,10 @@ def _train(args):
 
 
 def _counts(target):
-    return (f"{len(target)} images ({int((target == 0).sum())} NORMAL, "
-            f"{int((target == 1).sum())} PNEUMONIA)")
+    return (
+        f"{len(target)} images ({int((target == 0).sum())} NORMAL, "
+        f"{int((target == 1).sum())} PNEUMONIA)"
+    )
 
 
 #: The share of patients that ``train --calibrate`` holds out: one fold of five.
@@ -244,18 +307,24 @@ def _fit_calibrated(pipeline, data, *, method, random_state, say=print):
             f"--calibrate holds out a fifth of the patients, but the data has only "
             f"{n_patients}; it needs at least {CALIBRATION_FOLDS}."
         )
-    folds = StratifiedGroupKFold(CALIBRATION_FOLDS, shuffle=True, random_state=random_state)
+    folds = StratifiedGroupKFold(
+        CALIBRATION_FOLDS, shuffle=True, random_state=random_state
+    )
     fit_part, held_out = next(folds.split(data.paths, data.target, data.groups))
     if len(set(data.target[held_out].tolist())) < 2:
         raise ValueError(
             f"--calibrate held out {len(held_out)} images of a single class; the "
             "calibration needs both: use more patients of each class."
         )
-    say(f"Training on {_counts(data.target[fit_part])} of "
-        f"{len(set(data.groups[fit_part]))} patients")
+    say(
+        f"Training on {_counts(data.target[fit_part])} of "
+        f"{len(set(data.groups[fit_part]))} patients"
+    )
     pipeline.fit(data.paths[fit_part], data.target[fit_part])
-    say(f"Calibrating ({method}) on {_counts(data.target[held_out])} of the "
-        f"{len(set(data.groups[held_out]))} patients held out")
+    say(
+        f"Calibrating ({method}) on {_counts(data.target[held_out])} of the "
+        f"{len(set(data.groups[held_out]))} patients held out"
+    )
     return _calibrate_fitted(
         pipeline, data.paths[held_out], data.target[held_out], method=method, say=say
     )
@@ -291,8 +360,10 @@ def _calibrate_fitted(pipeline, X, y, *, method, say=print):
             "calibrated. Train it longer or on more images."
         )
     threshold = float(at)
-    say(f"Operating threshold {raw:g} on the network's probability is "
-        f"{threshold:.4f} on the calibrated one")
+    say(
+        f"Operating threshold {raw:g} on the network's probability is "
+        f"{threshold:.4f} on the calibrated one"
+    )
     return FixedThresholdClassifier(
         calibrated, threshold=threshold, response_method="predict_proba"
     )
@@ -311,7 +382,9 @@ def _load_data(location, split, *, need_groups=True):
     with warnings.catch_warnings():
         if not need_groups:
             # patients only matter to a grouped split; elsewhere the warning is noise
-            warnings.filterwarnings("ignore", message=r".*name no patient", category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message=r".*name no patient", category=UserWarning
+            )
         if location.suffix.lower() == ".csv":
             return load_manifest(location), f"the manifest {location}"
         return load_chest_xray(location, split=split), str(location / split)
@@ -415,11 +488,19 @@ def _evaluate(args):
     y_pred = (labels == model.classes_[1]).astype(int)
     threshold, rule = _decision_rule(model)
     report = binary_report(
-        data.target, proba, threshold=threshold, y_pred=y_pred, subtype=data.subtype,
+        data.target,
+        proba,
+        threshold=threshold,
+        y_pred=y_pred,
+        subtype=data.subtype,
         n_bootstraps=args.n_bootstraps,
     )
-    report.update(split=args.split, n_images=int(len(data.target)), model=model_name,
-                  decision_rule=rule)
+    report.update(
+        split=args.split,
+        n_images=int(len(data.target)),
+        model=model_name,
+        decision_rule=rule,
+    )
 
     out = args.report
     out.mkdir(parents=True, exist_ok=True)
@@ -494,7 +575,8 @@ def _markdown_table(report):
         level = f"{100 * report['confidence_level']:g}% CI"
         lines += [f"| metric | value | {level} |", "| --- | --- | --- |"]
         lines += [
-            f"| {label} | {report[key]:.4f} | {_interval(ci[key])} |" for label, key in rows
+            f"| {label} | {report[key]:.4f} | {_interval(ci[key])} |"
+            for label, key in rows
         ]
         seed = report["random_state"]
         lines += [
@@ -510,8 +592,11 @@ def _markdown_table(report):
     subtypes = report.get("sensitivity_by_subtype")
     if subtypes and set(subtypes) != {"unknown"}:  # a manifest names no subtype
         header = "| PNEUMONIA subtype | images | predicted PNEUMONIA | sensitivity |"
-        lines += ["", header + (f" {level} |" if ci else ""),
-                  "| --- " * (5 if ci else 4) + "|"]
+        lines += [
+            "",
+            header + (f" {level} |" if ci else ""),
+            "| --- " * (5 if ci else 4) + "|",
+        ]
         lines += [
             f"| {name} | {entry['n']} | {entry['tp']} | {entry['sensitivity']:.4f} |"
             + (f" {_interval(entry['ci'])} |" if ci else "")
@@ -539,7 +624,9 @@ def _image_files(inputs):
     for item in inputs:
         if item.is_dir():
             found = sorted(
-                p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                p
+                for p in item.rglob("*")
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
             if not found:
                 raise FileNotFoundError(f"Folder {str(item)!r} holds no images.")
@@ -572,7 +659,7 @@ def _predict(args):
     labels = [names.get(label, str(label)) for label in labels.tolist()]
     rows = [
         {"path": str(f), "p_pneumonia": float(p), "label": label}
-        for f, p, label in zip(files, proba, labels)
+        for f, p, label in zip(files, proba, labels, strict=True)
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -605,7 +692,10 @@ def main(argv=None):
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
-        print("skpneumo: interrupted; nothing was written to the output path.", file=sys.stderr)
+        print(
+            "skpneumo: interrupted; nothing was written to the output path.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except (OSError, ValueError, ImageLoadError, ModelFormatError) as exc:
         message = " ".join(str(exc).split())

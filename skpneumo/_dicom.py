@@ -125,7 +125,10 @@ def _pydicom_errors(pydicom):
 
 def _install_hint(pydicom, uid):
     """The packages to install for pixel data compressed with ``uid``."""
-    if uid in pydicom.uid.JPEGTransferSyntaxes or uid in pydicom.uid.JPEGLSTransferSyntaxes:
+    if (
+        uid in pydicom.uid.JPEGTransferSyntaxes
+        or uid in pydicom.uid.JPEGLSTransferSyntaxes
+    ):
         return "pip install pylibjpeg pylibjpeg-libjpeg"
     if uid in pydicom.uid.JPEG2000TransferSyntaxes:  # includes HTJ2K
         return "pip install pylibjpeg pylibjpeg-openjpeg"
@@ -261,7 +264,9 @@ def read_dicom(path, *, max_pixels=None):
             "with the 'DICM' marker at byte 128)"
         ) from exc
     except errors as exc:
-        raise ValueError(f"not a valid DICOM file: {type(exc).__name__}: {exc}") from exc
+        raise ValueError(
+            f"not a valid DICOM file: {type(exc).__name__}: {exc}"
+        ) from exc
     try:
         return _read_dataset(pydicom, ds, max_pixels)
     except _Unreadable:
@@ -298,7 +303,8 @@ def _read_dataset(pydicom, ds, max_pixels):
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     samples = int(ds.get("SamplesPerPixel", 1))
     if not (
-        (samples == 1 and photometric in _GREY) or (samples == 3 and photometric in _COLOUR)
+        (samples == 1 and photometric in _GREY)
+        or (samples == 3 and photometric in _COLOUR)
     ):
         raise _Unreadable(
             f"its PhotometricInterpretation {photometric!r} with SamplesPerPixel "

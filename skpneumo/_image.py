@@ -109,7 +109,9 @@ def _fit_image(image, size, resize, resample, box=None):
     return canvas
 
 
-def decode_file(path, size, *, resize="squash", channels=1, max_pixels=None, draft=True):
+def decode_file(
+    path, size, *, resize="squash", channels=1, max_pixels=None, draft=True
+):
     """Decode one image file into a uint8 array of shape (height, width, channels).
 
     Parameters
@@ -273,9 +275,7 @@ def fit_array_image(image, size, *, resize="squash", channels=1):
     elif c == 4:
         pil = Image.fromarray(image, mode="RGBA")
     else:
-        raise ValueError(
-            f"Images must have 1, 3 or 4 channels; got {c} channels."
-        )
+        raise ValueError(f"Images must have 1, 3 or 4 channels; got {c} channels.")
     pil = _to_mode(pil, channels)
     pil = _fit_image(pil, size, resize, Image.Resampling.BICUBIC)
     array = np.asarray(pil, dtype=np.uint8)

@@ -204,7 +204,11 @@ class ImageLoader(TransformerMixin, BaseEstimator):
                     f"{bad[:10].tolist()} fall outside it (first: min {low[bad[0]]}, "
                     f"max {high[bad[0]]})."
                 )
-            X = np.rint(X).astype(np.uint8) if X.dtype.kind == "f" else X.astype(np.uint8)
+            X = (
+                np.rint(X).astype(np.uint8)
+                if X.dtype.kind == "f"
+                else X.astype(np.uint8)
+            )
         if X.shape[1:3] == size and X.shape[3] == self.channels:
             return X
         out = np.empty((X.shape[0], *size, self.channels), dtype=np.uint8)
@@ -220,8 +224,10 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     def _from_paths(self, paths, size):
         decode = _decode_path
         if self.memory is not None:
-            memory = self.memory if isinstance(self.memory, Memory) else Memory(
-                self.memory, verbose=0
+            memory = (
+                self.memory
+                if isinstance(self.memory, Memory)
+                else Memory(self.memory, verbose=0)
             )
             decode = memory.cache(_decode_path)
         out = np.empty((len(paths), *size, self.channels), dtype=np.uint8)
@@ -236,7 +242,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             delayed(_decode_chunk)(paths[start : start + _CHUNK], decode, *args)
             for start in starts
         )
-        for start, images in zip(starts, chunks):
+        for start, images in zip(starts, chunks, strict=True):
             out[start : start + len(images)] = images
             done += len(images)
             if progress is not None:
@@ -281,7 +287,9 @@ def _as_paths(X):
             raise ValueError("X holds no images (an empty sequence was given).")
         if not any(isinstance(item, (str, os.PathLike)) for item in items):
             return None  # nested sequences of pixel values
-    bad = [i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))]
+    bad = [
+        i for i, item in enumerate(items) if not isinstance(item, (str, os.PathLike))
+    ]
     if bad:
         raise ValueError(
             f"X must hold image paths (str or pathlib.Path); sample {bad[0]} is "

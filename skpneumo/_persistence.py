@@ -119,7 +119,10 @@ def _wrapper_classes():
     """The scikit-learn wrappers a folder can hold around the pipeline."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+    from sklearn.model_selection import (
+        FixedThresholdClassifier,
+        TunedThresholdClassifierCV,
+    )
 
     return {
         "FixedThresholdClassifier": FixedThresholdClassifier,
@@ -139,13 +142,22 @@ def _calibrator_classes():
     from sklearn.calibration import _SigmoidCalibration
     from sklearn.isotonic import IsotonicRegression
 
-    return {"_SigmoidCalibration": _SigmoidCalibration, "IsotonicRegression": IsotonicRegression}
+    return {
+        "_SigmoidCalibration": _SigmoidCalibration,
+        "IsotonicRegression": IsotonicRegression,
+    }
 
 
 #: The fitted attributes of each calibrator that its predict reads (and that are saved).
 _CALIBRATOR_STATE = {
     "_SigmoidCalibration": ("a_", "b_"),
-    "IsotonicRegression": ("X_min_", "X_max_", "X_thresholds_", "y_thresholds_", "increasing_"),
+    "IsotonicRegression": (
+        "X_min_",
+        "X_max_",
+        "X_thresholds_",
+        "y_thresholds_",
+        "increasing_",
+    ),
 }
 
 
@@ -170,7 +182,11 @@ def _encode(value, where):
     if isinstance(value, np.ndarray):
         return [_encode(v, where) for v in value.tolist()]
     if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
+        return {
+            "__dict__": [
+                [_encode(k, where), _encode(v, where)] for k, v in value.items()
+            ]
+        }
     if isinstance(value, Memory):
         return None if value.location is None else str(value.location)
     if isinstance(value, os.PathLike):
@@ -188,11 +204,16 @@ def _encode_state(value, where):
         return {
             "__ndarray__": _encode(np.asarray(value).tolist(), where),
             # "float32" reads better than "<f4"; strings need the full code ("<U9")
-            "dtype": value.dtype.name if value.dtype.kind in "biuf" else value.dtype.str,
+            "dtype": value.dtype.name
+            if value.dtype.kind in "biuf"
+            else value.dtype.str,
         }
     if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, where), _encode_state(v, where)]
-                             for k, v in value.items()]}
+        return {
+            "__dict__": [
+                [_encode(k, where), _encode_state(v, where)] for k, v in value.items()
+            ]
+        }
     return _encode(value, where)
 
 
@@ -205,7 +226,9 @@ def _decode(value):
         if set(value) == {"__dict__"}:
             return {_decode(k): _decode(v) for k, v in value["__dict__"]}
         if set(value) == {"__ndarray__", "dtype"}:
-            array = np.asarray(_decode(value["__ndarray__"]), dtype=np.dtype(value["dtype"]))
+            array = np.asarray(
+                _decode(value["__ndarray__"]), dtype=np.dtype(value["dtype"])
+            )
             return array[()] if array.ndim == 0 else array  # a 0-d array was a scalar
         raise ModelFormatError(f"Unexpected object in skpneumo.json: {value!r}")
     return value
@@ -227,7 +250,9 @@ def _encode_params(estimator, where, *, droppable=()):
     for key, value in estimator.get_params(deep=False).items():
         if key == "estimator":
             continue
-        if key in droppable and not (value is None or isinstance(value, (bool, int, float, str))):
+        if key in droppable and not (
+            value is None or isinstance(value, (bool, int, float, str))
+        ):
             dropped.append(key)
             continue
         params[key] = _encode(value, f"{where}.{key}")
@@ -257,7 +282,12 @@ def _describe_fixed(wrapper):
     if prefit:
         check_is_fitted(inner)
     params, dropped = _encode_params(wrapper, "FixedThresholdClassifier")
-    return {"params": params, "prefit": prefit, "fitted": {}, "dropped_params": dropped}, inner
+    return {
+        "params": params,
+        "prefit": prefit,
+        "fitted": {},
+        "dropped_params": dropped,
+    }, inner
 
 
 def _rebuild_fixed(cls, entry, inner):
@@ -282,10 +312,16 @@ def _describe_tuned(wrapper):
     # scorer JSON cannot hold is left out, which the default scoring replaces
     # exactly when that class is classes_[1] or unset.
     params, dropped = _encode_params(
-        wrapper, "TunedThresholdClassifierCV", droppable=("cv", "random_state", "scoring")
+        wrapper,
+        "TunedThresholdClassifierCV",
+        droppable=("cv", "random_state", "scoring"),
     )
     pos_label = wrapper._curve_scorer._get_pos_label()
-    if "scoring" in dropped and pos_label is not None and pos_label != wrapper.classes_[1]:
+    if (
+        "scoring" in dropped
+        and pos_label is not None
+        and pos_label != wrapper.classes_[1]
+    ):
         raise ValueError(
             f"Cannot save TunedThresholdClassifierCV.scoring={wrapper.scoring!r}: its "
             f"positive class {pos_label!r} is not classes_[1], and only the scorer "
@@ -346,14 +382,16 @@ def _describe_calibrated(wrapper):
                 "'sigmoid' or 'isotonic' can be saved)."
             )
         where = f"CalibratedClassifierCV.{name}"
-        calibrators.append({
-            "class": name,
-            "params": _encode_params(calibrator, where)[0],
-            "fitted": {
-                key: _encode_state(getattr(calibrator, key), f"{where}.{key}")
-                for key in _CALIBRATOR_STATE[name]
-            },
-        })
+        calibrators.append(
+            {
+                "class": name,
+                "params": _encode_params(calibrator, where)[0],
+                "fitted": {
+                    key: _encode_state(getattr(calibrator, key), f"{where}.{key}")
+                    for key in _CALIBRATOR_STATE[name]
+                },
+            }
+        )
     params, dropped = _encode_params(
         wrapper, "CalibratedClassifierCV", droppable=("cv",)
     )
@@ -361,7 +399,9 @@ def _describe_calibrated(wrapper):
         "params": params,
         "prefit": wrapper.estimator is pair.estimator,
         "fitted": {
-            "classes_": _encode_state(wrapper.classes_, "CalibratedClassifierCV.classes_"),
+            "classes_": _encode_state(
+                wrapper.classes_, "CalibratedClassifierCV.classes_"
+            ),
             "calibrators": calibrators,
         },
         "dropped_params": dropped,
@@ -373,7 +413,9 @@ def _rebuild_calibrated(cls, entry, inner):
     from sklearn.base import clone
     from sklearn.calibration import _CalibratedClassifier
 
-    wrapper = cls(inner if entry["prefit"] else clone(inner), **_decode_fields(entry["params"]))
+    wrapper = cls(
+        inner if entry["prefit"] else clone(inner), **_decode_fields(entry["params"])
+    )
     wrapper.classes_ = _decode(entry["fitted"]["classes_"])
     classes = _calibrator_classes()
     calibrators = []
@@ -382,7 +424,10 @@ def _rebuild_calibrated(cls, entry, inner):
             raise ModelFormatError(f"unknown calibrator class {spec['class']!r}")
         calibrator = classes[spec["class"]](**_decode_fields(spec["params"]))
         # exactly the attributes that were saved: nothing else can be set
-        state = {key: _decode(spec["fitted"][key]) for key in _CALIBRATOR_STATE[spec["class"]]}
+        state = {
+            key: _decode(spec["fitted"][key])
+            for key in _CALIBRATOR_STATE[spec["class"]]
+        }
         if spec["class"] == "IsotonicRegression":
             # IsotonicRegression rebuilds its interpolating function (f_, which
             # is left out of its state) in __setstate__, its pickle hook; the
@@ -398,14 +443,21 @@ def _rebuild_calibrated(cls, entry, inner):
     # the private pairing of estimator and calibrators that fit makes, and
     # predict_proba iterates over
     wrapper.calibrated_classifiers_ = [
-        _CalibratedClassifier(inner, calibrators, classes=wrapper.classes_, method=wrapper.method)
+        _CalibratedClassifier(
+            inner, calibrators, classes=wrapper.classes_, method=wrapper.method
+        )
     ]
     _copy_n_features(wrapper, inner)
     return wrapper
 
 
 def _describe_frozen(wrapper):
-    return {"params": {}, "prefit": True, "fitted": {}, "dropped_params": []}, wrapper.estimator
+    return {
+        "params": {},
+        "prefit": True,
+        "fitted": {},
+        "dropped_params": [],
+    }, wrapper.estimator
 
 
 def _rebuild_frozen(cls, entry, inner):
@@ -433,7 +485,9 @@ def _unwrap(estimator):
     wrappers = []
     # by exact class, not hasattr: FrozenEstimator forwards `steps` to its pipeline,
     # and a subclass may predict differently from the class that is rebuilt
-    while (name := type(estimator).__name__) in classes and classes[name] is type(estimator):
+    while (name := type(estimator).__name__) in classes and classes[name] is type(
+        estimator
+    ):
         entry, estimator = _WRAPPERS[name][0](estimator)
         wrappers.append({"class": name, **entry})
     if not hasattr(estimator, "steps"):
@@ -477,7 +531,9 @@ def _decision_rule(estimator):
             continue
         if name == "FixedThresholdClassifier":
             # "auto" is 0.5 on predict_proba, the only response the pipeline has
-            threshold = 0.5 if estimator.threshold == "auto" else float(estimator.threshold)
+            threshold = (
+                0.5 if estimator.threshold == "auto" else float(estimator.threshold)
+            )
             positive = estimator.pos_label
             if positive is not None and positive != estimator.classes_[1]:
                 return threshold, (
@@ -492,10 +548,16 @@ def _decision_rule(estimator):
                     f"calibrated P(pneumonia) >= {threshold:g} (FixedThresholdClassifier "
                     f"around CalibratedClassifierCV, {inner.method})"
                 )
-            return threshold, f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)"
+            return (
+                threshold,
+                f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)",
+            )
         if name == "TunedThresholdClassifierCV":
             threshold = float(estimator.best_threshold_)
-            return threshold, f"P(pneumonia) >= {threshold:g} (TunedThresholdClassifierCV)"
+            return (
+                threshold,
+                f"P(pneumonia) >= {threshold:g} (TunedThresholdClassifierCV)",
+            )
         if name == "CalibratedClassifierCV":
             # predict is the argmax of the calibrated probabilities: ties go to classes_[0]
             return 0.5, (
@@ -503,7 +565,10 @@ def _decision_rule(estimator):
             )
         if hasattr(estimator, "steps"):
             threshold = float(estimator.named_steps["classifier"].threshold)
-            return threshold, f"P(pneumonia) >= {threshold:g} (the classifier's threshold)"
+            return (
+                threshold,
+                f"P(pneumonia) >= {threshold:g} (the classifier's threshold)",
+            )
         raise ValueError(f"No decision rule known for a {name}.")
 
 
@@ -663,7 +728,9 @@ def load_model(path):
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFormatError(f"{str(meta_file)!r} is damaged: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFormatError(f"{str(meta_file)!r} does not describe a skpneumo model.")
+        raise ModelFormatError(
+            f"{str(meta_file)!r} does not describe a skpneumo model."
+        )
     version = meta.get("format_version")
     if version not in READABLE_VERSIONS:
         raise ModelFormatError(
@@ -706,7 +773,9 @@ def load_model(path):
                     f"{str(meta_file)!r}: unknown wrapper class {entry['class']!r}."
                 )
     except (KeyError, TypeError) as exc:
-        raise ModelFormatError(f"{str(meta_file)!r} is incomplete or damaged: {exc!r}") from exc
+        raise ModelFormatError(
+            f"{str(meta_file)!r} is incomplete or damaged: {exc!r}"
+        ) from exc
     import keras
 
     try:

@@ -71,7 +71,9 @@ class ZoomOverSampler(BaseOverSampler):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, sampling_strategy="auto", zoom_range=(1.05, 1.25), random_state=None):
+    def __init__(
+        self, *, sampling_strategy="auto", zoom_range=(1.05, 1.25), random_state=None
+    ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.zoom_range = zoom_range
         self.random_state = random_state
@@ -88,7 +90,9 @@ class ZoomOverSampler(BaseOverSampler):
         zoom = self.zoom_range
         if (
             len(zoom) != 2
-            or not all(isinstance(z, numbers.Real) and not isinstance(z, bool) for z in zoom)
+            or not all(
+                isinstance(z, numbers.Real) and not isinstance(z, bool) for z in zoom
+            )
             or not 1.0 <= zoom[0] <= zoom[1]
             or not np.isfinite(zoom[1])
         ):
@@ -115,7 +119,9 @@ class ZoomOverSampler(BaseOverSampler):
         zooms = rng.uniform(low, high, size=sources.size)
         centres = rng.uniform(0.0, 1.0, size=(sources.size, 2))
         X_new = np.empty((sources.size, *X.shape[1:]), dtype=X.dtype)
-        for k, (i, zoom, centre) in enumerate(zip(sources, zooms, centres)):
+        for k, (i, zoom, centre) in enumerate(
+            zip(sources, zooms, centres, strict=True)
+        ):
             X_new[k] = zoom_image(X[i], zoom, centre)
 
         self.sample_indices_ = np.concatenate([np.arange(X.shape[0]), sources])

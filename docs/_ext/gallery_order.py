@@ -17,5 +17,6 @@ class ExampleOrder:
         self.src_dir = src_dir
 
     def __call__(self, filename):
+        """Sort key of ``filename``: its place in ``ORDER``, unlisted files last."""
         position = ORDER.index(filename) if filename in ORDER else len(ORDER)
         return (position, filename)

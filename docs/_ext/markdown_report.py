@@ -36,7 +36,9 @@ def _inline(text):
         if i % 2:
             parts[i] = f"`{part}`"
         else:
-            part = part.replace("\\", "\\\\").replace("|", "\\|").replace(" * ", " \\* ")
+            part = (
+                part.replace("\\", "\\\\").replace("|", "\\|").replace(" * ", " \\* ")
+            )
             parts[i] = _LINK.sub(lambda m: f"`{m.group(1)} <{m.group(2)}>`__", part)
     return "".join(parts)
 
@@ -57,12 +59,12 @@ def _table(rows):
 
 
 def markdown_to_rst(text):
-    """Convert headings, paragraphs, pipe tables and inline code.
+    r"""Convert headings, paragraphs, pipe tables and inline code.
 
     A heading becomes a rubric, so that the report does not add sections to
     the page's table of contents; fenced code blocks become literal blocks.
 
-    >>> print(markdown_to_rst("# Title\\n\\nRun `x`.\\n\\n| a | b |\\n| --- | --- |\\n| 1 | |"))
+    >>> print(markdown_to_rst("# Title\n\nRun `x`.\n\n| a | b |\n| --- | --- |\n| 1 | |"))
     .. rubric:: Title
     <BLANKLINE>
     Run ``x``.
@@ -116,6 +118,7 @@ class MarkdownReport(SphinxDirective):
     option_spec = {"images": directives.unchanged}
 
     def run(self):
+        """Return the report's nodes, or the directive's content when it is absent."""
         relative, absolute = self.env.relfn2path(self.arguments[0])
         path = Path(absolute)
         if not path.is_file():
@@ -130,5 +133,6 @@ class MarkdownReport(SphinxDirective):
 
 
 def setup(app):
+    """Register the ``markdown-report`` directive with Sphinx."""
     app.add_directive("markdown-report", MarkdownReport)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

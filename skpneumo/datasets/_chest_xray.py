@@ -13,7 +13,16 @@ CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 SPLITS = ("train", "val", "test")
 # DICOM (.dcm, and .dicom as in VinDr-CXR) needs the optional pydicom to decode
 IMAGE_SUFFIXES = {
-    ".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".dcm", ".dicom",
+    ".jpeg",
+    ".jpg",
+    ".png",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".gif",
+    ".webp",
+    ".dcm",
+    ".dicom",
 }
 
 _PERSON = re.compile(r"^person(\d+)_(bacteria|virus)_", re.IGNORECASE)
@@ -78,7 +87,7 @@ def _own_group_where_none(paths, groups, what, *, stacklevel):
     ``what`` completes the warning's "N ..." (the loaders say why the patient is
     unknown); ``stacklevel`` goes to ``warnings.warn`` as is (1 is this function).
     """
-    unknown = [p for p, g in zip(paths, groups) if g is None]
+    unknown = [p for p, g in zip(paths, groups, strict=True) if g is None]
     if unknown:
         warnings.warn(
             f"{len(unknown)} {what}, so each is its own group in `groups` (grouped "
@@ -87,7 +96,9 @@ def _own_group_where_none(paths, groups, what, *, stacklevel):
             UserWarning,
             stacklevel=stacklevel,
         )
-    return [g if g is not None else f"file:{p}" for p, g in zip(paths, groups)]
+    return [
+        g if g is not None else f"file:{p}" for p, g in zip(paths, groups, strict=True)
+    ]
 
 
 def _subtype(label, filename):
@@ -160,7 +171,9 @@ def load_chest_xray(root, split="train"):
     """
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"Data folder {str(root)!r} does not exist or is not a folder.")
+        raise FileNotFoundError(
+            f"Data folder {str(root)!r} does not exist or is not a folder."
+        )
     split_dir = root / split
     if not split_dir.is_dir():
         present = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -168,9 +181,7 @@ def load_chest_xray(root, split="train"):
             f"Split folder {str(split_dir)!r} does not exist (folders in {str(root)!r}: "
             f"{present})."
         )
-    ignored = sorted(
-        str(p) for p in split_dir.iterdir() if p.name not in CLASS_NAMES
-    )
+    ignored = sorted(str(p) for p in split_dir.iterdir() if p.name not in CLASS_NAMES)
     for class_name in CLASS_NAMES:
         if not (split_dir / class_name).is_dir():
             present = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
@@ -211,6 +222,8 @@ def load_chest_xray(root, split="train"):
         target=np.asarray(target, dtype=np.int64),
         target_names=np.asarray(CLASS_NAMES),
         groups=np.asarray(groups, dtype=str),
-        subtype=np.asarray([_subtype(t, p) for t, p in zip(target, paths)], dtype=str),
+        subtype=np.asarray(
+            [_subtype(t, p) for t, p in zip(target, paths, strict=True)], dtype=str
+        ),
         DESCR=DESCR,
     )

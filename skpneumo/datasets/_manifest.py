@@ -25,7 +25,7 @@ PNEUMONIA){patients}.
 
 @validate_params({"csv_file": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def load_manifest(csv_file):
-    """List the images of a CSV manifest, as :func:`load_chest_xray` lists a folder.
+    r"""List the images of a CSV manifest, as :func:`load_chest_xray` lists a folder.
 
     For X-rays that are not in the Kaggle folder layout: a CSV file (UTF-8,
     comma-separated) whose header names the columns ``path``, ``label`` and,
@@ -96,7 +96,7 @@ def load_manifest(csv_file):
     >>> rows = [f"{pathlib.Path(p).resolve()},{val.target_names[t]},{g}"
     ...         for p, t, g in zip(val.paths, val.target, val.groups)]
     >>> csv_file = pathlib.Path(tempfile.mkdtemp()) / "val.csv"
-    >>> _ = csv_file.write_text("path,label,patient\\n" + "\\n".join(rows) + "\\n")
+    >>> _ = csv_file.write_text("path,label,patient\n" + "\n".join(rows) + "\n")
     >>> data = load_manifest(csv_file)
     >>> data.paths.shape, data.target.tolist() == val.target.tolist()
     ((16,), True)
@@ -105,7 +105,9 @@ def load_manifest(csv_file):
     """
     csv_file = Path(csv_file)
     if not csv_file.is_file():
-        raise FileNotFoundError(f"Manifest {str(csv_file)!r} does not exist or is not a file.")
+        raise FileNotFoundError(
+            f"Manifest {str(csv_file)!r} does not exist or is not a file."
+        )
     base = csv_file.parent
     paths, target, patients = [], [], []
     # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark
@@ -113,8 +115,10 @@ def load_manifest(csv_file):
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:
-            raise ValueError(f"Manifest {str(csv_file)!r} is empty: it needs a header "
-                             f"line naming the columns path,label[,patient].")
+            raise ValueError(
+                f"Manifest {str(csv_file)!r} is empty: it needs a header "
+                f"line naming the columns path,label[,patient]."
+            )
         columns = [name.strip().lower() for name in header]
         missing = [name for name in REQUIRED_COLUMNS if name not in columns]
         if missing:
@@ -122,13 +126,19 @@ def load_manifest(csv_file):
                 f"{str(csv_file)!r}, line {reader.line_num}: the header {header} lacks the "
                 f"column(s) {missing}; a manifest has the columns path,label[,patient]."
             )
-        where = {name: columns.index(name) for name in (*REQUIRED_COLUMNS, "patient")
-                 if name in columns}
+        where = {
+            name: columns.index(name)
+            for name in (*REQUIRED_COLUMNS, "patient")
+            if name in columns
+        }
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
             line = f"{str(csv_file)!r}, line {reader.line_num}"
-            cells = {name: row[i].strip() if i < len(row) else "" for name, i in where.items()}
+            cells = {
+                name: row[i].strip() if i < len(row) else ""
+                for name, i in where.items()
+            }
             if not cells["path"]:
                 raise ValueError(f"{line}: the row has no path.")
             if not cells["label"]:
@@ -148,7 +158,11 @@ def load_manifest(csv_file):
             patients.append(cells.get("patient") or None)
     if not paths:
         raise ValueError(f"Manifest {str(csv_file)!r} lists no images (only a header).")
-    reason = "name no patient" if "patient" in where else "name no patient (no patient column)"
+    reason = (
+        "name no patient"
+        if "patient" in where
+        else "name no patient (no patient column)"
+    )
     groups = _own_group_where_none(
         paths,
         patients,
@@ -160,7 +174,9 @@ def load_manifest(csv_file):
         target=np.asarray(target, dtype=np.int64),
         target_names=np.asarray(CLASS_NAMES),
         groups=np.asarray(groups, dtype=str),
-        subtype=np.asarray(["normal" if t == 0 else "unknown" for t in target], dtype=str),
+        subtype=np.asarray(
+            ["normal" if t == 0 else "unknown" for t in target], dtype=str
+        ),
         DESCR=DESCR.format(
             csv=csv_file,
             patients=", and its patient" if "patient" in where else "",

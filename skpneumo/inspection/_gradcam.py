@@ -28,7 +28,6 @@ def _default_layer(model):
     )
 
 
-
 def grad_cam(estimator, X, *, layer=None, target="predicted"):
     """Grad-CAM maps: the regions of a convolutional layer that raise a class's score.
 

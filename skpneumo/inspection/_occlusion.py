@@ -14,7 +14,7 @@ def _pair(value, name, *, low, high):
         isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
     ):
         raise ValueError(f"{name} must be an int or a pair of ints; got {value!r}.")
-    if not all(lo <= v <= hi for v, lo, hi in zip(pair, low, high)):
+    if not all(lo <= v <= hi for v, lo, hi in zip(pair, low, high, strict=True)):
         raise ValueError(
             f"{name} must lie between {tuple(low)} and {tuple(high)} "
             f"(height, width); got {value!r}."
@@ -140,7 +140,7 @@ def occlusion_sensitivity(
         for k, (r, c) in enumerate(origins):
             occluded[k, r : r + ph, c : c + pw] = fill
         drops = proba[i, columns[i]] - classifier.predict_proba(occluded)[:, columns[i]]
-        for drop, (r, c) in zip(drops, origins):
+        for drop, (r, c) in zip(drops, origins, strict=True):
             heatmaps[i, r : r + ph, c : c + pw] += drop
     return np.divide(
         heatmaps, coverage, out=np.zeros_like(heatmaps), where=coverage > 0

@@ -67,7 +67,9 @@ def threshold_for_sensitivity(y_true, proba, target=TARGET_SENSITIVITY):
         raise ValueError(f"target must be in (0, 1]; got {target!r}.")
     positives = np.sort(proba[y_true == 1])[::-1]
     if positives.size == 0:
-        raise ValueError("y_true holds no PNEUMONIA (1) sample to measure sensitivity on.")
+        raise ValueError(
+            "y_true holds no PNEUMONIA (1) sample to measure sensitivity on."
+        )
     k = math.ceil(target * positives.size - 1e-9)
     return float(positives[k - 1])
 
@@ -98,7 +100,7 @@ def binary_report(
     n_bins=10,
     random_state=0,
 ):
-    """Clinical metrics of a NORMAL/PNEUMONIA evaluation, with bootstrap intervals.
+    r"""Clinical metrics of a NORMAL/PNEUMONIA evaluation, with bootstrap intervals.
 
     Parameters
     ----------
@@ -169,11 +171,11 @@ def binary_report(
     ``strategy="uniform"``: [0, 1] is cut into ``n_bins`` equal-width bins
     (a probability on an inner edge goes to the lower bin), and
 
-    .. math:: \\mathrm{ECE} = \\sum_k \\frac{n_k}{n}
-              \\left| \\bar y_k - \\bar p_k \\right|
+    .. math:: \mathrm{ECE} = \sum_k \frac{n_k}{n}
+              \left| \bar y_k - \bar p_k \right|
 
     where bin :math:`k` holds :math:`n_k` of the :math:`n` images,
-    :math:`\\bar y_k` is its fraction of PNEUMONIA and :math:`\\bar p_k` its
+    :math:`\bar y_k` is its fraction of PNEUMONIA and :math:`\bar p_k` its
     mean ``proba``; empty bins count for nothing. It is the weighted mean
     vertical distance of the calibration curve to the diagonal, and differs
     from the top-label ECE of multi-class papers, which bins the probability
@@ -225,7 +227,9 @@ def binary_report(
         subtype = _check_length(column_or_1d(subtype).astype(str), "subtype", y_true)
 
     n_pos, n_neg = int(y_true.sum()), int((y_true == 0).sum())
-    tn, fp, fn, tp = (int(v) for v in confusion_matrix(y_true, pred, labels=[0, 1]).ravel())
+    tn, fp, fn, tp = (
+        int(v) for v in confusion_matrix(y_true, pred, labels=[0, 1]).ravel()
+    )
     nan = float("nan")
     # the guards return NaN where a class is missing, instead of the 0.0 and
     # the UndefinedMetricWarning of imbalanced-learn and scikit-learn
@@ -235,7 +239,9 @@ def binary_report(
         "sensitivity": float(sensitivity_score(y_true, pred)) if n_pos else nan,
         # the recall of NORMAL: imbalanced-learn's specificity_score returns 0.0
         # when no image is PNEUMONIA nor predicted so, whatever the NORMAL recall
-        "specificity": float(sensitivity_score(y_true, pred, pos_label=0)) if n_neg else nan,
+        "specificity": float(sensitivity_score(y_true, pred, pos_label=0))
+        if n_neg
+        else nan,
         "balanced_accuracy": float(balanced_accuracy_score(y_true, pred))
         if n_pos and n_neg
         else nan,
@@ -352,7 +358,9 @@ def plot_roc_curve(y_true, proba, ax=None, name="PneumoniaClassifier"):
     )
 
 
-def plot_calibration_curve(y_true, proba, ax=None, n_bins=10, name="PneumoniaClassifier"):
+def plot_calibration_curve(
+    y_true, proba, ax=None, n_bins=10, name="PneumoniaClassifier"
+):
     """Calibration curve with scikit-learn's ``CalibrationDisplay``.
 
     Each point is one of ``n_bins`` equal-width bins of ``proba``: its mean
@@ -390,7 +398,9 @@ def plot_calibration_curve(y_true, proba, ax=None, n_bins=10, name="PneumoniaCla
     display = CalibrationDisplay.from_predictions(
         y_true, proba, n_bins=n_bins, strategy="uniform", pos_label=1, name=name, ax=ax
     )
-    display.ax_.set(xlabel="Mean predicted P(PNEUMONIA)", ylabel="Fraction of PNEUMONIA")
+    display.ax_.set(
+        xlabel="Mean predicted P(PNEUMONIA)", ylabel="Fraction of PNEUMONIA"
+    )
     return display
 
 
@@ -432,7 +442,9 @@ def plot_precision_recall_curve(y_true, proba, ax=None, name="PneumoniaClassifie
     return display
 
 
-def plot_confusion_matrix(y_true, pred, ax=None, display_labels=("NORMAL", "PNEUMONIA")):
+def plot_confusion_matrix(
+    y_true, pred, ax=None, display_labels=("NORMAL", "PNEUMONIA")
+):
     """Confusion matrix normalised over the true classes (rows sum to 1).
 
     The original project showed it this way: the diagonal reads as specificity
@@ -490,11 +502,13 @@ def plot_history(history, axes=None):
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("accuracy", "loss")):
+    for ax, key in zip(axes, ("accuracy", "loss"), strict=False):
         ax.plot(range(1, len(history[key]) + 1), history[key], label=f"training {key}")
         if f"val_{key}" in history:
             ax.plot(
-                range(1, len(history[key]) + 1), history[f"val_{key}"], label=f"validation {key}"
+                range(1, len(history[key]) + 1),
+                history[f"val_{key}"],
+                label=f"validation {key}",
             )
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
