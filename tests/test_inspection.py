@@ -210,3 +210,29 @@ def test_plot_heatmap_over_a_larger_image():
         plot_heatmap(image, np.zeros((2, 2, 2)), ax=ax)
     with pytest.raises(ValueError, match="alpha"):
         plot_heatmap(image, np.zeros((2, 2)), ax=ax, alpha=2)
+
+
+def test_maps_of_a_wrapped_model_follow_the_wrapper(fitted):
+    """Through scikit-learn's post-fit wrappers (as ``load_pretrained`` returns
+    them) the maps explain the same network, and ``target="predicted"`` is the
+    class the wrapper's own ``predict`` gives, at its threshold."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import (
+        FixedThresholdClassifier,
+        TunedThresholdClassifierCV,
+    )
+
+    clf, X = fitted
+    proba = clf.predict_proba(X)[:, 1]
+    threshold = float(np.median(proba))  # some images each side
+    wrapped = FixedThresholdClassifier(FrozenEstimator(clf), threshold=threshold)
+    predicted = wrapped.predict(X)
+    assert set(predicted.tolist()) == {0, 1}
+    assert not np.array_equal(predicted, clf.predict(X))  # clf's own rule differs
+    settings = dict(patch_size=6, stride=6)
+    maps = occlusion_sensitivity(wrapped, X, **settings)
+    by_class = {c: occlusion_sensitivity(clf, X, target=c, **settings) for c in (0, 1)}
+    for i, label in enumerate(predicted):
+        np.testing.assert_array_equal(maps[i], by_class[label][i])
+    with pytest.raises(TypeError, match="unfitted TunedThresholdClassifierCV"):
+        occlusion_sensitivity(TunedThresholdClassifierCV(clf), X)

@@ -2,7 +2,11 @@
 
 Both heatmap functions accept a fitted :class:`~skpneumo.PneumoniaClassifier`,
 or a fitted pipeline ending in one (such as
-:func:`~skpneumo.make_pneumonia_pipeline` returns), and then prepare ``X``
+:func:`~skpneumo.make_pneumonia_pipeline` returns), also inside a search
+(``best_estimator_``) or scikit-learn's post-fit wrappers
+(``FixedThresholdClassifier``, ``TunedThresholdClassifierCV``,
+``CalibratedClassifierCV(FrozenEstimator(...))``, as
+:func:`skpneumo.load_pretrained` returns), and then prepare ``X``
 exactly as the pipeline's ``predict`` does: the loader (and any other
 transformer) is applied, samplers are skipped. The maps are at the resolution
 of the images the network sees.
@@ -13,6 +17,39 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_image_array
 
+#: The post-fit wrappers whose network the maps explain, and where each keeps
+#: the fitted estimator it wraps (a prefit or frozen one in ``estimator``).
+_WRAPPERS = {
+    "FixedThresholdClassifier": ("estimator_", "estimator"),
+    "TunedThresholdClassifierCV": ("estimator_",),
+    "CalibratedClassifierCV": ("estimator",),
+    "FrozenEstimator": ("estimator",),
+}
+
+
+def _peel(estimator):
+    """The estimator inside searches and post-fit wrappers, and the outermost one.
+
+    Returns ``(inner, wrapper)``: ``wrapper`` is the outermost post-fit wrapper
+    (whose ``predict`` is the model's decision), or None when there is none.
+    """
+    wrapper = None
+    while True:
+        if hasattr(estimator, "best_estimator_"):  # a fitted GridSearchCV and alike
+            estimator = estimator.best_estimator_
+            continue
+        name = type(estimator).__name__
+        if name not in _WRAPPERS:
+            return estimator, wrapper
+        if wrapper is None and name != "FrozenEstimator":
+            wrapper = estimator
+        for attribute in _WRAPPERS[name]:
+            if hasattr(estimator, attribute):
+                estimator = getattr(estimator, attribute)
+                break
+        else:
+            raise TypeError(f"estimator holds an unfitted {name}: fit it first.")
+
 
 def _unwrap(estimator):
     """Return ``(transformers, classifier)`` of a fitted classifier or pipeline.
@@ -21,8 +58,7 @@ def _unwrap(estimator):
     classifier, in order; samplers (``fit_resample``), ``None`` and
     ``"passthrough"`` steps act in ``fit`` only and are left out.
     """
-    if hasattr(estimator, "best_estimator_"):  # a fitted GridSearchCV and the like
-        estimator = estimator.best_estimator_
+    estimator, _ = _peel(estimator)
     steps = getattr(estimator, "steps", None)
     if steps is None:
         transformers, classifier = [], estimator
@@ -45,7 +81,14 @@ def _unwrap(estimator):
 
 
 def _model_inputs(estimator, X):
-    """``X`` as the network receives it in ``predict``, and the classifier."""
+    """``X`` as the network receives it in ``predict``, and the classifier.
+
+    Also returns ``predicted``, a function of ``predict_proba``'s output that
+    gives each image's predicted label as ``estimator.predict`` would: the
+    classifier's own rule, or the outermost wrapper's ``predict`` (whose
+    threshold or calibration the classifier does not know).
+    """
+    _, wrapper = _peel(estimator)
     transformers, classifier = _unwrap(estimator)
     for step in transformers:
         X = step.transform(X)
@@ -55,14 +98,17 @@ def _model_inputs(estimator, X):
             f"X gives images of shape {images.shape[1:]}, but the classifier was "
             f"fitted on images of shape {tuple(classifier.X_shape_[1:])}."
         )
-    return images, classifier
+    if wrapper is None:
+        return images, classifier, classifier._labels_from_proba
+    # the images are the loader's output, which the loader passes through
+    return images, classifier, lambda proba: wrapper.predict(images)
 
 
-def _target_columns(classifier, proba, target):
+def _target_columns(classifier, proba, target, predicted):
     """Index into ``classes_`` of the class each image's map explains."""
     if isinstance(target, str) and target == "predicted":
-        # the classifier's own rule, as in its predict
-        labels = classifier._labels_from_proba(proba)
+        # the model's own rule, as in its predict
+        labels = predicted(proba)
         return (labels == classifier.classes_[1]).astype(int)
     matches = np.flatnonzero(np.asarray(classifier.classes_) == target)
     if matches.size != 1:

@@ -46,7 +46,9 @@ def grad_cam(estimator, X, *, layer=None, target="predicted"):
     ----------
     estimator : PneumoniaClassifier or Pipeline
         A fitted classifier, or a fitted pipeline ending in one (its loader is
-        then applied to ``X``, as in ``predict``).
+        then applied to ``X``, as in ``predict``), also inside a fitted search
+        or scikit-learn's post-fit wrappers (as :func:`skpneumo.load_pretrained`
+        returns), whose ``predict`` then decides the predicted class.
     X : array-like
         What ``estimator.predict`` takes: file paths for a pipeline, images
         of shape ``(n_samples, height, width[, channels])`` on the 0-255 scale
@@ -96,7 +98,7 @@ def grad_cam(estimator, X, *, layer=None, target="predicted"):
     import keras
     from keras import ops
 
-    images, classifier = _model_inputs(estimator, X)
+    images, classifier, predicted = _model_inputs(estimator, X)
     model = classifier.model_
     if layer is None:
         layer = _default_layer(model)
@@ -135,7 +137,9 @@ def grad_cam(estimator, X, *, layer=None, target="predicted"):
             return ops.cast(head(a, training=False), "float32")
 
     proba = classifier.predict_proba(images)
-    sign = np.where(_target_columns(classifier, proba, target) == 1, 1.0, -1.0)
+    sign = np.where(
+        _target_columns(classifier, proba, target, predicted) == 1, 1.0, -1.0
+    )
     n, height, width, _ = images.shape
     heatmaps = np.empty((n, height, width))
     step = int(classifier.batch_size)

@@ -54,7 +54,9 @@ def occlusion_sensitivity(
         A fitted classifier, or a fitted pipeline ending in one (its loader is
         then applied to ``X``, as in ``predict``). A fitted
         :class:`~sklearn.model_selection.GridSearchCV` is read through its
-        ``best_estimator_``.
+        ``best_estimator_``, and scikit-learn's post-fit wrappers (as
+        :func:`skpneumo.load_pretrained` returns) through the estimator they
+        wrap; their ``predict`` then decides the predicted class.
     X : array-like
         What ``estimator.predict`` takes: file paths for a pipeline, images
         of shape ``(n_samples, height, width[, channels])`` on the 0-255 scale
@@ -100,7 +102,7 @@ def occlusion_sensitivity(
     >>> occlusion_sensitivity(clf, X[:2], patch_size=4, stride=2).shape
     (2, 16, 16)
     """
-    images, classifier = _model_inputs(estimator, X)
+    images, classifier, predicted = _model_inputs(estimator, X)
     n, height, width, _ = images.shape
     ph, pw = _pair(
         max(1, min(height, width) // 8) if patch_size is None else patch_size,
@@ -126,7 +128,7 @@ def occlusion_sensitivity(
             )
 
     proba = classifier.predict_proba(images)
-    columns = _target_columns(classifier, proba, target)
+    columns = _target_columns(classifier, proba, target, predicted)
     origins = [(r, c) for r in _starts(height, ph, sh) for c in _starts(width, pw, sw)]
     coverage = np.zeros((height, width))
     for r, c in origins:
