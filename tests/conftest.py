@@ -1,4 +1,7 @@
-"""Shared fixtures: tiny X-ray folders, the path to the real data, the docs build."""
+"""Shared fixtures: tiny images and X-ray folders, the real data, the docs build.
+
+Plain helpers (``synthetic_xray``, ``TINY``, ...) are in ``_helpers.py``.
+"""
 
 import importlib.util
 import os
@@ -9,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
+from _helpers import make_kaggle_folder, noise, synthetic_xray
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -21,42 +24,6 @@ SPHINX_TOOLS = {  # module: distribution
     "sphinx_gallery": "sphinx-gallery",
     "pydata_sphinx_theme": "pydata-sphinx-theme",
 }
-
-
-def synthetic_xray(label, rng, size=24):
-    """A noisy grey square; PNEUMONIA images carry a bright patch in the right lung."""
-    image = rng.normal(90, 25, size=(size, size))
-    if label == 1:
-        q = size // 4
-        image[q : 3 * q, size // 2 + 1 : size - 2] += 90
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
-def make_kaggle_folder(root, *, n_train=(12, 12), n_val=(4, 4), size=24, seed=0):
-    """Write a Kaggle-layout folder of generated images; return its root.
-
-    NORMAL files are named like ``IM-0007-0001.jpeg`` and PNEUMONIA files like
-    ``person7_bacteria_12.jpeg``; every patient has two images, so that grouped
-    cross-validation has something to group.
-    """
-    rng = np.random.RandomState(seed)
-    root = Path(root)
-    for split, counts in (("train", n_train), ("val", n_val)):
-        offset = 0 if split == "train" else 5000
-        for label, (class_name, count) in enumerate(zip(("NORMAL", "PNEUMONIA"), counts)):
-            folder = root / split / class_name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                patient = offset + i // 2
-                if label == 0:
-                    name = f"IM-{patient:04d}-{i % 2 + 1:04d}.jpeg"
-                else:
-                    kind = "bacteria" if patient % 2 else "virus"
-                    name = f"person{patient}_{kind}_{i}.jpeg"
-                Image.fromarray(synthetic_xray(label, rng, size)).save(
-                    folder / name, quality=95
-                )
-    return root
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +41,12 @@ def image_batch():
     y = np.array([0, 1] * 10)
     X = np.stack([synthetic_xray(label, rng, 16) for label in y])[..., np.newaxis]
     return X, y
+
+
+@pytest.fixture
+def images():
+    """Eight 8x8 uint8 noise images and balanced 0/1 labels."""
+    return noise((8, 8, 8)), np.array([0, 1] * 4)
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +106,10 @@ def built_docs(sphinx_build, tmp_path_factory, request):
         data = request.getfixturevalue("kaggle_root")
     out = tmp_path_factory.mktemp("docs")
     result = sphinx_build(
-        ROOT / "docs", out, "-D", "sphinx_gallery_conf.run_stale_examples=1",
+        ROOT / "docs",
+        out,
+        "-D",
+        "sphinx_gallery_conf.run_stale_examples=1",
         env={"SKPNEUMO_QUICK": "1", "SKPNEUMO_DATA": str(data)},
     )
     return SimpleNamespace(

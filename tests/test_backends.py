@@ -1,4 +1,4 @@
-"""Keras backends and mixed precision.
+"""Keras backends, mixed precision and seeding (skpneumo/_backend.py).
 
 The rest of the suite runs on the default backend (TensorFlow). Here the core
 of what users rely on (fit, predict_proba, seeded determinism, GridSearchCV over
@@ -11,6 +11,7 @@ covers it; PyTorch is covered where it is installed.
 import importlib.util
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -20,9 +21,10 @@ import threading
 import keras
 import numpy as np
 import pytest
-from conftest import synthetic_xray
+from _helpers import TINY, noise, save_image, synthetic_xray
+from PIL import Image
 
-from skpneumo import PneumoniaClassifier, load_model
+from skpneumo import ImageLoader, PneumoniaClassifier, ZoomOverSampler, load_model
 
 OTHER_BACKENDS = {"jax": "jax", "torch": "torch"}  # backend -> package it needs
 
@@ -159,8 +161,7 @@ def test_seeded_fit_ignores_other_threads_drawing_from_random(image_batch):
     network's initializers are seeded from ``random_state`` instead.
     """
     X, y = image_batch
-    params = dict(n_blocks=1, filters=4, epochs=1, random_state=0)
-    expected = PneumoniaClassifier(**params).fit(X, y).predict_proba(X)
+    expected = PneumoniaClassifier(**TINY).fit(X, y).predict_proba(X)
     stop = threading.Event()
 
     def draw():
@@ -172,12 +173,40 @@ def test_seeded_fit_ignores_other_threads_drawing_from_random(image_batch):
     thread = threading.Thread(target=draw, daemon=True)
     thread.start()
     try:
-        proba = PneumoniaClassifier(**params).fit(X, y).predict_proba(X)
+        proba = PneumoniaClassifier(**TINY).fit(X, y).predict_proba(X)
     finally:
         stop.set()
         thread.join()
         sys.setswitchinterval(interval)
     np.testing.assert_array_equal(proba, expected)
+
+
+def _global_random_state():
+    return random.getstate(), pickle.dumps(np.random.get_state())
+
+
+def test_library_calls_leave_global_generators_alone(tmp_path):
+    """Library calls leave Python's and NumPy's global generators as they were.
+
+    ``_backend.seeded`` restores them after a fit; the loader and the sampler
+    draw from their own ``random_state``.
+    """
+    paths = [
+        save_image(tmp_path / f"{i}.png", Image.fromarray(noise((20, 20), seed=i)))
+        for i in range(4)
+    ]
+    X = noise((8, 16, 16, 1))
+    y = np.array([0, 0, 1, 1, 1, 1, 1, 1])
+    before = _global_random_state()
+
+    ImageLoader(image_size=16).fit_transform([str(p) for p in paths])
+    assert _global_random_state() == before, "ImageLoader.transform"
+    ZoomOverSampler(random_state=0).fit_resample(X, y)
+    assert _global_random_state() == before, "ZoomOverSampler.fit_resample"
+    classifier = PneumoniaClassifier(**TINY).fit(X, y)
+    assert _global_random_state() == before, "PneumoniaClassifier.fit"
+    classifier.predict_proba(X)
+    assert _global_random_state() == before, "PneumoniaClassifier.predict_proba"
 
 
 def test_seeded_fit_leaves_tensorflow_op_determinism_off(image_batch):
@@ -190,7 +219,7 @@ def test_seeded_fit_leaves_tensorflow_op_determinism_off(image_batch):
     config.disable_op_determinism()  # stock scikeras fits elsewhere turn it on
     try:
         X, y = image_batch
-        PneumoniaClassifier(n_blocks=1, filters=4, epochs=1, random_state=0).fit(X, y)
+        PneumoniaClassifier(**TINY).fit(X, y)
         assert not config.is_op_determinism_enabled()
     finally:
         if was_on:
@@ -200,7 +229,7 @@ def test_seeded_fit_leaves_tensorflow_op_determinism_off(image_batch):
 def test_mixed_precision_auto_is_float32_on_the_cpu(image_batch):
     X, y = image_batch
     policy = keras.config.dtype_policy().name
-    clf = PneumoniaClassifier(n_blocks=1, filters=4, epochs=1, random_state=0).fit(X, y)
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
     assert clf.mixed_precision == "auto"
     assert clf.dtype_policy_ == "float32"
     assert {v.dtype for v in clf.model_.weights} == {"float32"}

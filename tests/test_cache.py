@@ -5,6 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from _helpers import TINY
 from PIL import Image
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -46,14 +47,7 @@ def test_grid_search_decodes_each_image_once(tmp_path, decodes):
     image_dir = tmp_path / "images"
     image_dir.mkdir()
     paths, y = _write_images(image_dir)
-    pipe = make_pneumonia_pipeline(
-        image_size=16,
-        epochs=1,
-        n_blocks=1,
-        filters=4,
-        memory=tmp_path / "cache",
-        random_state=0,
-    )
+    pipe = make_pneumonia_pipeline(image_size=16, memory=tmp_path / "cache", **TINY)
     search = GridSearchCV(
         pipe,
         {"classifier__dropout": [0.0, 0.5]},

@@ -5,17 +5,18 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+from _helpers import TINY
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import get_scorer, log_loss
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
+from sklearn.utils._param_validation import InvalidParameterError
 
-from skpneumo import PneumoniaClassifier
-
-TINY = dict(n_blocks=1, filters=4, epochs=2, random_state=0)
+from skpneumo import PneumoniaClassifier, ZoomOverSampler
 
 
 def test_stock_scikeras_is_not_a_classifier_but_ours_is(image_batch):
@@ -62,7 +63,7 @@ def test_stock_scikeras_roc_auc_is_nan(image_batch):
 def test_predict_proba_classes_and_history(image_batch):
     X, y = image_batch
     labels = np.where(y == 1, "PNEUMONIA", "NORMAL")
-    clf = PneumoniaClassifier(**TINY).fit(X, labels)
+    clf = PneumoniaClassifier(**dict(TINY, epochs=2)).fit(X, labels)
     assert clf.classes_.tolist() == ["NORMAL", "PNEUMONIA"]
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
@@ -119,9 +120,9 @@ def test_early_stopping_restores_best(image_batch):
     X, y = image_batch
     X = np.concatenate([X, X])
     y = np.concatenate([y, y])
+    params = dict(TINY, epochs=6)
     clf = PneumoniaClassifier(
-        n_blocks=1, filters=4, epochs=6, early_stopping=True, validation_fraction=0.25,
-        n_iter_no_change=1, random_state=0,
+        early_stopping=True, validation_fraction=0.25, n_iter_no_change=1, **params
     ).fit(X, y)
     val_loss = clf.history_["val_loss"]
     assert len(val_loss) == clf.n_iter_
@@ -144,7 +145,7 @@ def _trainable_weights(classifier):
 
 def test_weight_averaging_predicts_with_the_average(image_batch):
     X, y = image_batch
-    params = dict(TINY, batch_size=4)  # 10 gradient steps
+    params = dict(TINY, epochs=2, batch_size=4)  # 10 gradient steps
     raw = _trainable_weights(PneumoniaClassifier(**params).fit(X, y))
     averaged = PneumoniaClassifier(weight_averaging=True, **params).fit(X, y)
     # same seed, same gradient steps: only the averaging tells the two apart
@@ -156,15 +157,6 @@ def test_weight_averaging_predicts_with_the_average(image_batch):
     # an average with momentum 0.99 over 10 steps lags far behind the raw weights
     assert np.linalg.norm(kept - start) < 0.5 * np.linalg.norm(raw - start)
     assert np.all(np.isfinite(averaged.predict_proba(X)))
-
-
-def test_invalid_parameter_named_at_fit(image_batch):
-    X, y = image_batch
-    clf = PneumoniaClassifier(learning_rate=-1)  # construction never validates
-    with pytest.raises(ValueError, match="'learning_rate' parameter"):
-        clf.fit(X, y)
-    with pytest.raises(ValueError, match="'early_stopping' and 'weight_averaging'"):
-        PneumoniaClassifier(early_stopping=True, weight_averaging=True).fit(X, y)
 
 
 def test_predict_rejects_other_image_shape(image_batch):
@@ -296,8 +288,7 @@ def test_probability_ignores_batch_mates_and_order(onednn):
 
 def test_decision_function_is_log_odds_from_the_threshold(image_batch):
     X, y = image_batch
-    clf = PneumoniaClassifier(n_blocks=1, filters=4, epochs=2, threshold=0.3,
-                              random_state=0).fit(X, y)
+    clf = PneumoniaClassifier(threshold=0.3, **TINY).fit(X, y)
     proba = clf.predict_proba(X)[:, 1].astype(np.float64)
     scores = clf.decision_function(X)
     assert scores.shape == (len(X),) and np.all(np.isfinite(scores))
@@ -314,3 +305,85 @@ def test_decision_function_is_log_odds_from_the_threshold(image_batch):
     (sigmoid,) = calibrated.calibrated_classifiers_[0].calibrators
     expected = 1 / (1 + np.exp(sigmoid.a_ * scores + sigmoid.b_))
     np.testing.assert_allclose(calibrated.predict_proba(X)[:, 1], expected, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Bad targets and parameters: errors that name them, raised by fit
+
+
+@pytest.mark.parametrize("y", [np.ones(8, dtype=int), np.arange(8) % 3], ids=["1", "3"])
+def test_classifier_needs_exactly_two_classes(images, y):
+    X, _ = images
+    n_classes = np.unique(y).size
+    with pytest.raises(
+        ValueError,
+        match=rf"y must hold exactly two classes.*got {n_classes} class\(es\)",
+    ):
+        PneumoniaClassifier(**TINY).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_blocks": 0},
+        {"filters": 0},
+        {"dropout": 1.0},
+        {"augmentation": -0.5},
+        {"learning_rate": 0.0},
+        {"weight_decay": -1e-4},
+        {"lr_schedule": "step"},
+        {"weight_averaging": "yes"},
+        {"epochs": 0},
+        {"batch_size": 0},
+        {"class_weight": "balance"},
+        {"early_stopping": 1},
+        {"validation_fraction": 1.0},
+        {"n_iter_no_change": 0},
+        {"random_state": "0"},
+        {"verbose": -1},
+    ],
+    ids=repr,
+)
+def test_classifier_invalid_parameter(images, params):
+    (name,) = params
+    classifier = PneumoniaClassifier(**params)
+    with pytest.raises(
+        InvalidParameterError, match=f"'{name}' parameter of PneumoniaClassifier"
+    ):
+        classifier.fit(*images)
+
+
+def test_classifier_early_stopping_with_weight_averaging(images):
+    classifier = PneumoniaClassifier(early_stopping=True, weight_averaging=True, **TINY)
+    with pytest.raises(
+        ValueError,
+        match="'early_stopping' and 'weight_averaging' parameters of "
+        "PneumoniaClassifier cannot both be True",
+    ):
+        classifier.fit(*images)
+
+
+# --------------------------------------------------------------------------
+# Memory: no float32 copy of the training set is made outside the network
+
+
+def test_fit_makes_no_float_copy_of_the_images():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(600, 48, 48, 1), dtype=np.uint8)
+    y = np.r_[np.zeros(200, int), np.ones(400, int)]
+    X_res, y_res = ZoomOverSampler(random_state=0).fit_resample(X, y)
+    assert X_res.dtype == np.uint8
+    clf = PneumoniaClassifier(**TINY)
+    warm = np.r_[0:8, 300:308]
+    clf.fit(X_res[warm], y_res[warm])  # build and trace once, outside the measurement
+    tracemalloc.start()
+    try:
+        clf.fit(X_res, y_res)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    float_copy = X_res.size * 4
+    # NumPy's allocations are traced. Keras' batching makes a couple of uint8
+    # copies (about 2-3x X_res.nbytes at peak); a float32 copy of the set would
+    # alone reach float_copy = 4x.
+    assert peak < float_copy, (peak, float_copy)

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import TINY
 
 from skpneumo._cli import main
 
@@ -384,8 +385,7 @@ def test_calibration_holds_out_whole_patients(kaggle_root):
     seen = []
 
     def run(random_state):
-        pipe = make_pneumonia_pipeline(image_size=16, epochs=1, n_blocks=1, filters=4,
-                                       random_state=0)
+        pipe = make_pneumonia_pipeline(image_size=16, **TINY)
         fit = pipe.fit
         pipe.fit = lambda X, y: (seen.append(("fit", list(X))), fit(X, y))[1]
         calibrated = _fit_calibrated(pipe, data, method="isotonic",

@@ -139,8 +139,7 @@ CLASSIFIER_EXPECTED_FAILURES = {
 
 SAMPLER_EXPECTED_FAILURES = {
     check: _rejects_2d("ZoomOverSampler")
-    + " (tests/test_properties.py and tests/test_reliability.py check the same "
-    "on images)"
+    + " (tests/test_sampler.py checks the same on images)"
     for check in [
         "check_samplers_2d_target",
         "check_samplers_fit",

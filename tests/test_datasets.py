@@ -1,13 +1,22 @@
-"""load_manifest: images listed in a CSV file, with their labels and patients."""
+"""The datasets (skpneumo/datasets): folders, manifests and patients.
 
-import re
+load_chest_xray lists a Kaggle-layout folder, load_manifest the images of a CSV
+file, each with its label and patient (patient_id).
+"""
+
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import quoted, save_image
+from PIL import Image
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skpneumo.datasets import load_chest_xray, load_manifest
+from skpneumo.datasets import load_chest_xray, load_manifest, patient_id
+
+# --------------------------------------------------------------------------
+# load_manifest
 
 
 def _images(folder, *names):
@@ -16,10 +25,6 @@ def _images(folder, *names):
     for name in names:
         (folder / name).write_bytes(b"")
     return folder
-
-
-def _quoted(path):
-    return re.escape(repr(str(path)))
 
 
 def test_manifest_lists_images_labels_and_patients(tmp_path):
@@ -106,16 +111,186 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, error, message):
     (tmp_path / "sub").mkdir()
     csv_file = tmp_path / "m.csv"
     csv_file.write_text(text)
-    message = message.format(csv=_quoted(csv_file), missing=_quoted(tmp_path / "missing.png"))
+    message = message.format(
+        csv=quoted(csv_file), missing=quoted(tmp_path / "missing.png")
+    )
     with pytest.raises(error, match=message):
         load_manifest(csv_file)
 
 
 def test_manifest_that_does_not_exist(tmp_path):
-    with pytest.raises(FileNotFoundError, match=f"Manifest {_quoted(tmp_path / 'no.csv')}"):
+    with pytest.raises(
+        FileNotFoundError, match=f"Manifest {quoted(tmp_path / 'no.csv')}"
+    ):
         load_manifest(tmp_path / "no.csv")
 
 
 def test_manifest_invalid_parameter():
     with pytest.raises(InvalidParameterError, match="'csv_file' parameter of load_manifest"):
         load_manifest(None)
+
+
+# --------------------------------------------------------------------------
+# load_chest_xray and patient_id
+
+
+def _make_tree(
+    root, normal=("IM-0115-0001.jpeg",), pneumonia=("person1_virus_6.jpeg",)
+):
+    """Write ``root/train/{NORMAL,PNEUMONIA}`` with tiny JPEG files of these names."""
+    for class_name, names in (("NORMAL", normal), ("PNEUMONIA", pneumonia)):
+        folder = root / "train" / class_name
+        folder.mkdir(parents=True)
+        for name in names:
+            save_image(folder / name, Image.new("L", (4, 4)), format="JPEG")
+    return root
+
+
+def test_chest_xray_lists_images_and_patients(tmp_path):
+    root = _make_tree(
+        tmp_path,
+        normal=["IM-0115-0001.jpeg", "NORMAL2-IM-0115-0002.jpeg", "IM-0117-0001.JPEG"],
+        pneumonia=[
+            "person1234_bacteria_3191.jpeg",
+            "person1234_virus_2095.jpeg",
+            "person7_bacteria_29.png",
+        ],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is ignored here
+        data = load_chest_xray(root)
+    assert [Path(p).name for p in data.paths] == [
+        "IM-0115-0001.jpeg",
+        "IM-0117-0001.JPEG",
+        "NORMAL2-IM-0115-0002.jpeg",
+        "person1234_bacteria_3191.jpeg",
+        "person1234_virus_2095.jpeg",
+        "person7_bacteria_29.png",
+    ]
+    assert data.target.tolist() == [0, 0, 0, 1, 1, 1]
+    assert data.groups.tolist() == [
+        "IM-0115",
+        "IM-0117",
+        "IM-0115",
+        "person1234",
+        "person1234",
+        "person7",
+    ]
+    assert data.subtype.tolist() == ["normal"] * 3 + ["bacteria", "virus", "bacteria"]
+
+
+def test_chest_xray_missing_root(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=f"Data folder {quoted(tmp_path / 'absent')}"
+    ):
+        load_chest_xray(tmp_path / "absent")
+
+
+def test_chest_xray_missing_split(tmp_path):
+    root = _make_tree(tmp_path)
+    with pytest.raises(
+        FileNotFoundError,
+        match=f"Split folder {quoted(root / 'val')} does not exist .*\\['train'\\]",
+    ):
+        load_chest_xray(root, split="val")
+
+
+@pytest.mark.parametrize("missing", ["NORMAL", "PNEUMONIA"])
+def test_chest_xray_missing_class_folder(tmp_path, missing):
+    root = _make_tree(tmp_path)
+    for entry in (root / "train" / missing).iterdir():
+        entry.unlink()
+    (root / "train" / missing).rmdir()
+    (root / "train" / missing.lower()).mkdir()  # a typo: the wrong case
+    with pytest.raises(
+        FileNotFoundError,
+        match=f"Class folder {quoted(root / 'train' / missing)} does not exist "
+        f".*'{missing.lower()}'",
+    ):
+        load_chest_xray(root)
+
+
+@pytest.mark.parametrize("extra_file", [None, "notes.txt"])
+def test_chest_xray_empty_class_folder(tmp_path, extra_file):
+    root = _make_tree(tmp_path, pneumonia=())
+    if extra_file:
+        (root / "train" / "PNEUMONIA" / extra_file).write_text("not an image")
+    folder = root / "train" / "PNEUMONIA"
+    with pytest.raises(
+        ValueError, match=f"Class folder {quoted(folder)} holds no images"
+    ):
+        load_chest_xray(root)
+
+
+def test_chest_xray_warns_about_unused_entries(tmp_path):
+    root = _make_tree(tmp_path)
+    (root / "train" / "COVID").mkdir()
+    (root / "train" / ".DS_Store").write_bytes(b"\0")
+    (root / "train" / "PNEUMONIA" / "notes.txt").write_text("not an image")
+    (root / "train" / "NORMAL" / "old").mkdir()
+
+    with pytest.warns(UserWarning, match="ignores 4 entries") as record:
+        data = load_chest_xray(root)
+
+    message = str(record[0].message)
+    for entry in ["COVID", ".DS_Store", "PNEUMONIA/notes.txt", "NORMAL/old"]:
+        assert str(root / "train" / entry) in message
+    assert record[0].filename == __file__  # points at the caller
+    assert [Path(p).name for p in data.paths] == [
+        "IM-0115-0001.jpeg",
+        "person1_virus_6.jpeg",
+    ]
+
+
+def test_chest_xray_warns_about_names_without_patient(tmp_path):
+    root = _make_tree(tmp_path, pneumonia=["person3_virus_1.jpeg", "scan.jpeg"])
+    with pytest.warns(
+        UserWarning, match=r"1 file name\(s\) name no patient.*scan\.jpeg"
+    ):
+        data = load_chest_xray(root)
+    assert (
+        data.groups.tolist()[-1] == f"file:{root / 'train' / 'PNEUMONIA' / 'scan.jpeg'}"
+    )
+    assert data.subtype.tolist()[-1] == "unknown"
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"split": "validation"}, "split"),
+        ({"split": "TRAIN"}, "split"),
+        ({"root": None}, "root"),
+    ],
+)
+def test_chest_xray_invalid_parameter(tmp_path, params, name):
+    params = {"root": _make_tree(tmp_path), **params}
+    with pytest.raises(
+        InvalidParameterError, match=f"'{name}' parameter of load_chest_xray"
+    ):
+        load_chest_xray(**params)
+
+
+@pytest.mark.parametrize(
+    "filename, patient",
+    [
+        ("person1234_bacteria_3191.jpeg", "person1234"),
+        ("person1234_virus_2095.jpeg", "person1234"),
+        ("IM-0115-0001.jpeg", "IM-0115"),
+        ("NORMAL2-IM-0115-0001.jpeg", "IM-0115"),
+        ("/data/train/NORMAL/NORMAL2-IM-1427-0001.jpeg", "IM-1427"),
+        (Path("chest_xray") / "person7_virus_12.jpeg", "person7"),
+        ("scan.jpeg", None),
+        ("IM-0115.jpeg", None),
+    ],
+)
+def test_patient_id(filename, patient):
+    assert patient_id(filename) == patient
+
+
+def test_every_real_file_name_names_its_patient(shared_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unknown patients, no ignored entries
+        data = load_chest_xray(shared_data / "chest_xray", split="train")
+    assert np.bincount(data.target).tolist() == [1341, 3875]
+    assert not any(g.startswith("file:") for g in data.groups)
+    assert set(data.subtype) == {"normal", "bacteria", "virus"}

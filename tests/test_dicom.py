@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import TINY
 from PIL import Image
 
 pydicom = pytest.importorskip("pydicom", minversion="3.0")
@@ -24,12 +25,12 @@ from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
 from pydicom.encaps import encapsulate  # noqa: E402
 from pydicom.pixels import get_decoder  # noqa: E402
 from pydicom.uid import (  # noqa: E402
+    UID,
     DigitalXRayImageStorageForPresentation,
     HTJ2KLossless,
     JPEGBaseline8Bit,
     JPEGLSLossless,
     RLELossless,
-    UID,
 )
 
 from skpneumo import ImageLoader, ImageLoadError, make_pneumonia_pipeline  # noqa: E402
@@ -437,9 +438,7 @@ def test_load_chest_xray_lists_dicom(tmp_path):
 
 def test_predict_proba_same_for_jpeg_and_dicom(tmp_path, kaggle_root):
     train = load_chest_xray(kaggle_root, split="train")
-    pipe = make_pneumonia_pipeline(
-        image_size=16, epochs=1, n_blocks=1, filters=4, random_state=0
-    )
+    pipe = make_pneumonia_pipeline(image_size=16, **TINY)
     pipe.fit(train.paths, train.target)
     paths = []
     for i, source in enumerate(load_chest_xray(kaggle_root, split="val").paths[[0, -1]]):

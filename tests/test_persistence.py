@@ -10,10 +10,9 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
+from _helpers import TINY
 
 from skpneumo import ModelFormatError, load_model, make_pneumonia_pipeline, save_model
-
-TINY = dict(image_size=16, epochs=1, n_blocks=1, filters=4, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,8 @@ def fitted(kaggle_root):
 
     data = load_chest_xray(kaggle_root, split="train")
     labels = data.target_names[data.target]  # string labels survive the round trip too
-    pipe = make_pneumonia_pipeline(threshold=0.4, **TINY).fit(data.paths, labels)
+    pipe = make_pneumonia_pipeline(threshold=0.4, image_size=16, **TINY)
+    pipe.fit(data.paths, labels)
     return pipe, data.paths
 
 
@@ -165,7 +165,7 @@ def test_pipeline_without_sampler_round_trips(kaggle_root, tmp_path):
     from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(kaggle_root, split="train")
-    pipe = make_pneumonia_pipeline(class_weight="balanced", **TINY)
+    pipe = make_pneumonia_pipeline(class_weight="balanced", image_size=16, **TINY)
     pipe.set_params(sampler="passthrough").fit(data.paths, data.target)
     loaded = load_model(save_model(pipe, tmp_path / "model"))
     assert loaded.named_steps["sampler"] == "passthrough"

@@ -1,0 +1,102 @@
+"""Plain helpers shared by the test modules; fixtures live in ``conftest.py``.
+
+Test modules import them as ``from _helpers import ...``: pytest puts ``tests/``
+on ``sys.path`` before it imports a test module there (its default ``prepend``
+import mode, for a folder without ``__init__.py``).
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+from hypothesis import settings
+from PIL import Image
+
+from skpneumo import ImageLoader, ZoomOverSampler
+
+# The tiny network settings of the suite: a fit takes a second or two on a CPU.
+# Pipelines add ``image_size=16``; a test that counts epochs or gradient steps
+# says so with ``dict(TINY, epochs=2)``.
+TINY = dict(n_blocks=1, filters=4, epochs=1, random_state=0)
+
+# The property-based tests (hypothesis): enough examples to find an edge case,
+# and no deadline, since a first call may import and compile.
+HYPOTHESIS_SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def synthetic_xray(label, rng, size=24):
+    """A noisy grey square; PNEUMONIA images carry a bright patch in the right lung."""
+    image = rng.normal(90, 25, size=(size, size))
+    if label == 1:
+        q = size // 4
+        image[q : 3 * q, size // 2 + 1 : size - 2] += 90
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def make_kaggle_folder(root, *, n_train=(12, 12), n_val=(4, 4), size=24, seed=0):
+    """Write a Kaggle-layout folder of generated images; return its root.
+
+    NORMAL files are named like ``IM-0007-0001.jpeg`` and PNEUMONIA files like
+    ``person7_bacteria_12.jpeg``; every patient has two images, so that grouped
+    cross-validation has something to group.
+    """
+    rng = np.random.RandomState(seed)
+    root = Path(root)
+    for split, counts in (("train", n_train), ("val", n_val)):
+        offset = 0 if split == "train" else 5000
+        classes = zip(("NORMAL", "PNEUMONIA"), counts, strict=True)
+        for label, (class_name, count) in enumerate(classes):
+            folder = root / split / class_name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                patient = offset + i // 2
+                if label == 0:
+                    name = f"IM-{patient:04d}-{i % 2 + 1:04d}.jpeg"
+                else:
+                    kind = "bacteria" if patient % 2 else "virus"
+                    name = f"person{patient}_{kind}_{i}.jpeg"
+                Image.fromarray(synthetic_xray(label, rng, size)).save(
+                    folder / name, quality=95
+                )
+    return root
+
+
+def noise(shape, seed=0):
+    """Uniform uint8 noise of ``shape``."""
+    return np.random.RandomState(seed).randint(0, 256, size=shape, dtype=np.uint8)
+
+
+def save_image(path, image, **kwargs):
+    """Save the Pillow ``image`` to ``path`` (``kwargs`` go to ``Image.save``)."""
+    image.save(path, **kwargs)
+    return path
+
+
+def quoted(path):
+    """A pattern matching ``path`` as the messages quote it."""
+    return re.escape(repr(str(path)))
+
+
+# The estimators with the settings of the input-validation tests; each takes
+# ``(X, y)``, so that a test can be parametrized over them.
+
+
+def loader_transform(X, y):
+    """``ImageLoader(image_size=8).fit_transform(X)``; ``y`` is ignored."""
+    return ImageLoader(image_size=8).fit_transform(X)
+
+
+def sampler_resample(X, y):
+    """``ZoomOverSampler(random_state=0).fit_resample(X, y)``."""
+    return ZoomOverSampler(random_state=0).fit_resample(X, y)
+
+
+def classifier_fit(X, y):
+    """A ``PneumoniaClassifier(**TINY)`` fitted on ``X, y``.
+
+    Reached as ``skpneumo.PneumoniaClassifier``, so that Keras is imported on
+    the first fit, not when ``conftest.py`` imports this module.
+    """
+    import skpneumo
+
+    return skpneumo.PneumoniaClassifier(**TINY).fit(X, y)
