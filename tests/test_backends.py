@@ -210,7 +210,7 @@ def test_library_calls_leave_global_generators_alone(tmp_path):
 
 
 def test_seeded_fit_leaves_tensorflow_op_determinism_off(image_batch):
-    """scikeras' seeding left TensorFlow's op determinism (and so no XLA) on."""
+    """Scikeras' seeding left TensorFlow's op determinism (and so no XLA) on."""
     if keras.config.backend() != "tensorflow":
         pytest.skip("TensorFlow's op determinism concerns the TensorFlow backend")
     from tensorflow.python.framework import config
@@ -332,7 +332,8 @@ def test_only_the_backend_module_asks_which_backend():
 def test_light_modules_do_not_import_keras():
     """The command line's parser, the decision rule, the metrics and the
     inspection package import Keras only when a function needs it; the
-    backend module too, so that ``import_keras_quietly`` is the one to load it."""
+    backend module too, so that ``import_keras_quietly`` is the one to load it.
+    """
     code = (
         "import sys, skpneumo, skpneumo._backend, skpneumo._cli, skpneumo._decision, "
         "skpneumo.inspection, skpneumo.metrics; print('keras' in sys.modules)"

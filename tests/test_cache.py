@@ -18,7 +18,7 @@ def _write_images(folder, n_per_class=12, size=20):
     """Write small PNG and JPEG files, brighter for PNEUMONIA; return paths and labels."""
     rng = np.random.RandomState(0)
     paths, labels = [], []
-    for label, (name, base) in enumerate(zip(CLASSES, (70, 170))):
+    for label, (name, base) in enumerate(zip(CLASSES, (70, 170), strict=True)):
         for i in range(n_per_class):
             pixels = rng.randint(base - 40, base + 40, size=(size, size + 4 * label))
             suffix = "png" if i % 2 else "jpeg"

@@ -30,7 +30,9 @@ def test_stock_scikeras_is_not_a_classifier_but_ours_is(image_batch):
     X, y = image_batch
     stock = KerasClassifier()
     assert not is_classifier(stock)
-    assert not isinstance(check_cv(3, y, classifier=is_classifier(stock)), StratifiedKFold)
+    assert not isinstance(
+        check_cv(3, y, classifier=is_classifier(stock)), StratifiedKFold
+    )
 
     ours = PneumoniaClassifier(**TINY)
     assert is_classifier(ours)
@@ -47,7 +49,11 @@ def test_stock_scikeras_roc_auc_is_nan(image_batch):
 
     def build():
         model = keras.Sequential(
-            [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
+            [
+                keras.Input((16, 16, 1)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
         )
         model.compile(loss="binary_crossentropy", optimizer="adam")
         return model
@@ -229,7 +235,8 @@ def test_threshold_sets_the_operating_point(image_batch):
 def test_predict_is_the_rule_applied_to_predict_proba(image_batch):
     """``predict`` and ``_labels_from_proba`` (the one decision rule, which the
     heatmaps ask too) give ``classes_[1]`` where P(``classes_[1]``) is at least
-    the threshold: an image whose probability equals the threshold included."""
+    the threshold: an image whose probability equals the threshold included.
+    """
     X, y = image_batch
     names = np.array(["NORMAL", "PNEUMONIA"])
     clf = PneumoniaClassifier(**TINY).fit(X, names[y])
@@ -301,7 +308,9 @@ def test_decision_function_is_log_odds_from_the_threshold(image_batch):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
-    calibrated = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid").fit(X, y)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid").fit(
+        X, y
+    )
     (sigmoid,) = calibrated.calibrated_classifiers_[0].calibrators
     expected = 1 / (1 + np.exp(sigmoid.a_ * scores + sigmoid.b_))
     np.testing.assert_allclose(calibrated.predict_proba(X)[:, 1], expected, rtol=1e-6)

@@ -30,17 +30,45 @@ def test_train_writes_model_and_curves(trained, capsys):
 
 def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
     report = tmp_path / "report"
-    assert main(["evaluate", "--model", str(trained), str(kaggle_root), "--split", "val",
-                 "--report", str(report)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(trained),
+                str(kaggle_root),
+                "--split",
+                "val",
+                "--report",
+                str(report),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "| recall / sensitivity |" in out and "| true NORMAL |" in out
     metrics = json.loads((report / "metrics.json").read_text())
-    for key in ("accuracy", "precision", "sensitivity", "specificity", "f1", "roc_auc",
-                "tn", "fp", "fn", "tp"):
+    for key in (
+        "accuracy",
+        "precision",
+        "sensitivity",
+        "specificity",
+        "f1",
+        "roc_auc",
+        "tn",
+        "fp",
+        "fn",
+        "tp",
+    ):
         assert key in metrics
     assert metrics["tn"] + metrics["fp"] + metrics["fn"] + metrics["tp"] == 8
-    for name in ("metrics.md", "roc_curve.png", "confusion_matrix.png",
-                 "precision_recall_curve.png", "calibration_curve.png"):
+    for name in (
+        "metrics.md",
+        "roc_curve.png",
+        "confusion_matrix.png",
+        "precision_recall_curve.png",
+        "calibration_curve.png",
+    ):
         assert (report / name).stat().st_size > 0
         assert name in out  # the last line lists the files written
 
@@ -52,12 +80,15 @@ def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
         assert 0 <= low <= high <= 1, key
     by_subtype = metrics["sensitivity_by_subtype"]  # the fixture names 2 of each
     assert {name: entry["n"] for name, entry in by_subtype.items()} == {
-        "bacteria": 2, "virus": 2
+        "bacteria": 2,
+        "virus": 2,
     }
     assert all(len(entry["ci"]) == 2 for entry in by_subtype.values())
     table = (report / "metrics.md").read_text()
     ci = metrics["ci"]["roc_auc"]
-    assert f"| ROC-AUC | {metrics['roc_auc']:.4f} | {ci[0]:.4f} to {ci[1]:.4f} |" in table
+    assert (
+        f"| ROC-AUC | {metrics['roc_auc']:.4f} | {ci[0]:.4f} to {ci[1]:.4f} |" in table
+    )
     assert "| Brier score" in table and "| ECE, 10 bins" in table
     assert "1000 bootstrap resamples drawn within each true class, seed 0" in table
     assert "| bacteria | 2 |" in table and "| virus | 2 |" in table
@@ -65,8 +96,23 @@ def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
 
 def test_evaluate_without_intervals(trained, kaggle_root, tmp_path, capsys):
     report = tmp_path / "report"
-    assert main(["evaluate", "--model", str(trained), str(kaggle_root), "--split", "val",
-                 "--report", str(report), "--n-bootstraps", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(trained),
+                str(kaggle_root),
+                "--split",
+                "val",
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "0",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["n_bootstraps"] == 0 and "ci" not in metrics
     assert "ci" not in metrics["sensitivity_by_subtype"]["virus"]
@@ -81,8 +127,21 @@ def test_undefined_metrics_are_null_in_metrics_json(trained, kaggle_root, tmp_pa
     files = sorted((kaggle_root / "val" / "PNEUMONIA").iterdir())
     csv_file.write_text("path,label\n" + "".join(f"{f},PNEUMONIA\n" for f in files))
     report = tmp_path / "report"
-    assert main(["evaluate", "--model", str(trained), str(csv_file),
-                 "--report", str(report), "--n-bootstraps", "50"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(trained),
+                str(csv_file),
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "50",
+            ]
+        )
+        == 0
+    )
 
     def reject(constant):
         raise AssertionError(f"{constant} in metrics.json")
@@ -112,13 +171,17 @@ def test_predict_csv_and_json(trained, kaggle_root, capsys):
     assert rows[0]["path"] == str(one) and 0 <= rows[0]["p_pneumonia"] <= 1
 
 
-def test_model_from_train_loads_identically_in_a_new_process(trained, kaggle_root, capsys):
+def test_model_from_train_loads_identically_in_a_new_process(
+    trained, kaggle_root, capsys
+):
     val = str(kaggle_root / "val")
     assert main(["predict", "--model", str(trained), val]) == 0
     here = capsys.readouterr().out
     fresh = subprocess.run(
         [sys.executable, "-m", "skpneumo", "predict", "--model", str(trained), val],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert fresh == here
 
@@ -127,37 +190,103 @@ def test_model_from_train_loads_identically_in_a_new_process(trained, kaggle_roo
     "argv, message",
     [
         (["train", "{missing}", "--output", "{tmp}/m"], "does not exist"),
-        (["train", "{root}", "--output", "{tmp}/m", "--epochs", "0"], "must be a positive integer"),
+        (
+            ["train", "{root}", "--output", "{tmp}/m", "--epochs", "0"],
+            "must be a positive integer",
+        ),
         (["train", "{root}"], "required: --output"),
-        (["evaluate", "{tmp}/nomodel", "{root}", "--split", "val", "--report", "{tmp}/r"],
-         "No saved model"),
-        (["evaluate", "{model}", "{root}", "--split", "test", "--report", "{tmp}/r"],
-         "Split folder .*test.* does not exist"),
-        (["evaluate", "{model}", "{root}", "--split", "nope", "--report", "{tmp}/r"],
-         "invalid choice"),
-        (["evaluate", "{model}", "{root}", "--split", "val", "--report", "{tmp}/r",
-          "--n-bootstraps", "-1"], "--n-bootstraps: must be a non-negative integer"),
+        (
+            [
+                "evaluate",
+                "{tmp}/nomodel",
+                "{root}",
+                "--split",
+                "val",
+                "--report",
+                "{tmp}/r",
+            ],
+            "No saved model",
+        ),
+        (
+            ["evaluate", "{model}", "{root}", "--split", "test", "--report", "{tmp}/r"],
+            "Split folder .*test.* does not exist",
+        ),
+        (
+            ["evaluate", "{model}", "{root}", "--split", "nope", "--report", "{tmp}/r"],
+            "invalid choice",
+        ),
+        (
+            [
+                "evaluate",
+                "{model}",
+                "{root}",
+                "--split",
+                "val",
+                "--report",
+                "{tmp}/r",
+                "--n-bootstraps",
+                "-1",
+            ],
+            "--n-bootstraps: must be a non-negative integer",
+        ),
         (["predict", "--model", "{model}", "{tmp}/no.jpeg"], "No such image or folder"),
         (["predict", "--model", "{tmp}", "{root}/val"], "not a skpneumo model folder"),
-        (["predict", "--model", "nope", "{root}/val"],
-         r"No model folder 'nope' and no bundled model of that name; this installation "
-         r"bundles (\[.*'default'.*\]|no model)"),
-        (["evaluate", "-m", "nope", "{root}", "--report", "{tmp}/r"], "No model folder 'nope'"),
+        (
+            ["predict", "--model", "nope", "{root}/val"],
+            r"No model folder 'nope' and no bundled model of that name; this installation "
+            r"bundles (\[.*'default'.*\]|no model)",
+        ),
+        (
+            ["evaluate", "-m", "nope", "{root}", "--report", "{tmp}/r"],
+            "No model folder 'nope'",
+        ),
         (["predict", "{model}"], "no IMAGE_OR_DIR given after the model"),
-        (["evaluate", "--model", "{model}", "{model}", "{root}", "--report", "{tmp}/r"],
-         "unexpected argument .*with --model, give DATA only"),
-        (["evaluate", "-m", "{model}", "{tmp}/data.csv", "--report", "{tmp}/r"],
-         "Manifest .*data.csv.* does not exist"),
-        (["evaluate", "-m", "{model}", "{manifest}", "--split", "val", "--report", "{tmp}/r"],
-         "--split picks a split of a Kaggle-layout folder, but .*val.csv.* is a manifest"),
-        (["train", "{root}", "--output", "{tmp}/m", "--calibration-method", "beta"],
-         "invalid choice: 'beta'"),
+        (
+            [
+                "evaluate",
+                "--model",
+                "{model}",
+                "{model}",
+                "{root}",
+                "--report",
+                "{tmp}/r",
+            ],
+            "unexpected argument .*with --model, give DATA only",
+        ),
+        (
+            ["evaluate", "-m", "{model}", "{tmp}/data.csv", "--report", "{tmp}/r"],
+            "Manifest .*data.csv.* does not exist",
+        ),
+        (
+            [
+                "evaluate",
+                "-m",
+                "{model}",
+                "{manifest}",
+                "--split",
+                "val",
+                "--report",
+                "{tmp}/r",
+            ],
+            "--split picks a split of a Kaggle-layout folder, but .*val.csv.* is a manifest",
+        ),
+        (
+            ["train", "{root}", "--output", "{tmp}/m", "--calibration-method", "beta"],
+            "invalid choice: 'beta'",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )
-def test_errors_exit_2_with_one_line(argv, message, trained, kaggle_root, tmp_path, capsys):
-    fields = dict(missing=tmp_path / "missing", tmp=tmp_path, root=kaggle_root, model=trained,
-                  manifest=_manifest(kaggle_root, "val", tmp_path / "val.csv"))
+def test_errors_exit_2_with_one_line(
+    argv, message, trained, kaggle_root, tmp_path, capsys
+):
+    fields = dict(
+        missing=tmp_path / "missing",
+        tmp=tmp_path,
+        root=kaggle_root,
+        model=trained,
+        manifest=_manifest(kaggle_root, "val", tmp_path / "val.csv"),
+    )
     argv = [a.format(**fields) for a in argv]
     try:
         code = main(argv)
@@ -177,7 +306,9 @@ def test_unreadable_image_names_the_file(trained, tmp_path, capsys):
     assert len(err) == 1 and "broken.jpeg" in err[0]
 
 
-def test_ctrl_c_during_training_leaves_no_model(kaggle_root, tmp_path, monkeypatch, capsys):
+def test_ctrl_c_during_training_leaves_no_model(
+    kaggle_root, tmp_path, monkeypatch, capsys
+):
     from imblearn.pipeline import Pipeline
 
     def interrupted(self, *args, **kwargs):
@@ -204,15 +335,18 @@ def _manifest(root, split, csv_file, *, patients=True):
 
     data = load_chest_xray(root, split=split)
     rows = ["path,label" + (",patient" if patients else "")]
-    for path, label, group in zip(data.paths, data.target_names[data.target], data.groups):
+    for path, label, group in zip(
+        data.paths, data.target_names[data.target], data.groups, strict=True
+    ):
         relative = os.path.relpath(path, csv_file.parent)
         rows.append(f"{relative},{label}" + (f",{group}" if patients else ""))
     csv_file.write_text("\n".join(rows) + "\n")
     return csv_file
 
 
-def test_legacy_positional_model_still_works_with_a_note(trained, kaggle_root, tmp_path,
-                                                         capsys):
+def test_legacy_positional_model_still_works_with_a_note(
+    trained, kaggle_root, tmp_path, capsys
+):
     val = str(kaggle_root / "val")
     assert main(["predict", "--model", str(trained), val]) == 0
     new = capsys.readouterr().out
@@ -226,15 +360,38 @@ def test_legacy_positional_model_still_works_with_a_note(trained, kaggle_root, t
     )
 
     options = ["--split", "val", "--n-bootstraps", "0", "--report"]
-    assert main(["evaluate", "--model", str(trained), str(kaggle_root), *options,
-                 str(tmp_path / "new")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(trained),
+                str(kaggle_root),
+                *options,
+                str(tmp_path / "new"),
+            ]
+        )
+        == 0
+    )
     assert "note" not in capsys.readouterr().err
-    assert main(["evaluate", str(trained), str(kaggle_root), *options,
-                 str(tmp_path / "old")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained),
+                str(kaggle_root),
+                *options,
+                str(tmp_path / "old"),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().err.startswith(
         "skpneumo evaluate: note: MODEL as the first argument is deprecated"
     )
-    new, old = ((tmp_path / name / "metrics.json").read_text() for name in ("new", "old"))
+    new, old = (
+        (tmp_path / name / "metrics.json").read_text() for name in ("new", "old")
+    )
     assert new == old
 
 
@@ -253,10 +410,12 @@ def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, c
     assert default == by_name == capsys.readouterr().out
 
 
-def test_labels_are_the_classifiers_predict_at_its_threshold(trained, kaggle_root,
-                                                            tmp_path, capsys):
+def test_labels_are_the_classifiers_predict_at_its_threshold(
+    trained, kaggle_root, tmp_path, capsys
+):
     """``predict`` and ``evaluate`` label images by the saved classifier's own
-    ``predict``, at whatever threshold it was saved with."""
+    ``predict``, at whatever threshold it was saved with.
+    """
     from skpneumo import load_model, save_model
 
     val = str(kaggle_root / "val")
@@ -272,21 +431,38 @@ def test_labels_are_the_classifiers_predict_at_its_threshold(trained, kaggle_roo
     expected = model.predict([row["path"] for row in moved])
     labels = [row["label"] for row in moved]
     assert labels == ["PNEUMONIA" if label else "NORMAL" for label in expected]
-    assert labels == ["PNEUMONIA" if row["p_pneumonia"] >= threshold else "NORMAL"
-                      for row in moved]
+    assert labels == [
+        "PNEUMONIA" if row["p_pneumonia"] >= threshold else "NORMAL" for row in moved
+    ]
     assert len(set(labels)) == 2
     assert f">= {threshold:g} (the classifier's threshold)" in captured.err
 
     report = tmp_path / "report"
-    assert main(["evaluate", "-m", str(tmp_path / "moved"), str(kaggle_root), "--split",
-                 "val", "--report", str(report), "--n-bootstraps", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "-m",
+                str(tmp_path / "moved"),
+                str(kaggle_root),
+                "--split",
+                "val",
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "0",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["tp"] + metrics["fp"] == labels.count("PNEUMONIA")
     assert metrics["threshold"] == threshold
 
 
-def test_predict_labels_follow_a_saved_fixed_threshold(trained, kaggle_root, tmp_path,
-                                                       capsys):
+def test_predict_labels_follow_a_saved_fixed_threshold(
+    trained, kaggle_root, tmp_path, capsys
+):
     """Non-regression test: the CLI applied the classifier's threshold itself."""
     import numpy as np
     from sklearn.model_selection import FixedThresholdClassifier
@@ -298,8 +474,9 @@ def test_predict_labels_follow_a_saved_fixed_threshold(trained, kaggle_root, tmp
     rows = json.loads(capsys.readouterr().out)
     proba = np.array([row["p_pneumonia"] for row in rows])
     threshold = float(np.median(proba))  # splits the images between the two labels
-    wrapped = FixedThresholdClassifier(load_model(trained), threshold=threshold,
-                                       response_method="predict_proba")
+    wrapped = FixedThresholdClassifier(
+        load_model(trained), threshold=threshold, response_method="predict_proba"
+    )
     save_model(wrapped, tmp_path / "fixed")
 
     assert main(["predict", "--model", str(tmp_path / "fixed"), val, "--json"]) == 0
@@ -310,22 +487,68 @@ def test_predict_labels_follow_a_saved_fixed_threshold(trained, kaggle_root, tmp
     assert f">= {threshold:g} (FixedThresholdClassifier)" in captured.err
 
     report = tmp_path / "report"
-    assert main(["evaluate", "-m", str(tmp_path / "fixed"), str(kaggle_root), "--split",
-                 "val", "--report", str(report), "--n-bootstraps", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "-m",
+                str(tmp_path / "fixed"),
+                str(kaggle_root),
+                "--split",
+                "val",
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "0",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["tp"] + metrics["fp"] == expected.count("PNEUMONIA")
-    assert metrics["decision_rule"] == f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)"
+    assert (
+        metrics["decision_rule"]
+        == f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)"
+    )
 
 
 def test_evaluate_a_manifest(trained, kaggle_root, tmp_path, capsys):
     (tmp_path / "lists").mkdir()
     csv_file = _manifest(kaggle_root, "val", tmp_path / "lists" / "val.csv")
     report = tmp_path / "report"
-    assert main(["evaluate", "-m", str(trained), str(csv_file), "--report", str(report),
-                 "--n-bootstraps", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "-m",
+                str(trained),
+                str(csv_file),
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "0",
+            ]
+        )
+        == 0
+    )
     from_manifest = json.loads((report / "metrics.json").read_text())
-    assert main(["evaluate", "-m", str(trained), str(kaggle_root), "--split", "val",
-                 "--report", str(report), "--n-bootstraps", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "-m",
+                str(trained),
+                str(kaggle_root),
+                "--split",
+                "val",
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "0",
+            ]
+        )
+        == 0
+    )
     from_folder = json.loads((report / "metrics.json").read_text())
     assert from_manifest["split"] == "val.csv" and from_manifest["n_images"] == 8
     for key in ("tn", "fp", "fn", "tp", "roc_auc"):
@@ -344,8 +567,22 @@ def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
 
     csv_file = _manifest(kaggle_root, "train", tmp_path / "train.csv")
     model = tmp_path / "model"
-    assert main(["train", str(csv_file), "--output", str(model), "--calibrate",
-                 "--image-size", "16", "--epochs", "1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(csv_file),
+                "--output",
+                str(model),
+                "--calibrate",
+                "--image-size",
+                "16",
+                "--epochs",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     # 24 patients of 2 images each: one fold of five holds out 4 or 5 of them
     fitted_on = int(re.search(r"Training on (\d+) images", out).group(1))
@@ -354,7 +591,10 @@ def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
     loaded = load_model(model)
     assert isinstance(loaded, FixedThresholdClassifier)
     calibrated = loaded.estimator
-    assert isinstance(calibrated, CalibratedClassifierCV) and calibrated.method == "sigmoid"
+    assert (
+        isinstance(calibrated, CalibratedClassifierCV)
+        and calibrated.method == "sigmoid"
+    )
     # the operating point is the pipeline's, carried to the calibrated scale:
     # the same images are called PNEUMONIA as by the network at its threshold
     pipe = calibrated.estimator.estimator
@@ -362,11 +602,27 @@ def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
     raw = pipe.predict_proba(data_paths)[:, 1]
     threshold = pipe.named_steps["classifier"].threshold
     assert np.array_equal(loaded.predict(data_paths), (raw >= threshold).astype(int))
-    assert re.search(rf"Operating threshold {threshold:g} .* is ([0-9.]+) on the calibrated",
-                     out)
+    assert re.search(
+        rf"Operating threshold {threshold:g} .* is ([0-9.]+) on the calibrated", out
+    )
     report = tmp_path / "report"
-    assert main(["evaluate", "-m", str(model), str(kaggle_root), "--split", "val",
-                 "--report", str(report), "--n-bootstraps", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "-m",
+                str(model),
+                str(kaggle_root),
+                "--split",
+                "val",
+                "--report",
+                str(report),
+                "--n-bootstraps",
+                "0",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["decision_rule"].startswith("calibrated P(pneumonia) >= ")
 
@@ -388,18 +644,23 @@ def test_calibration_holds_out_whole_patients(kaggle_root):
         pipe = make_pneumonia_pipeline(image_size=16, **TINY)
         fit = pipe.fit
         pipe.fit = lambda X, y: (seen.append(("fit", list(X))), fit(X, y))[1]
-        calibrated = _fit_calibrated(pipe, data, method="isotonic",
-                                     random_state=random_state, say=lambda text: None)
+        calibrated = _fit_calibrated(
+            pipe,
+            data,
+            method="isotonic",
+            random_state=random_state,
+            say=lambda text: None,
+        )
         return calibrated
 
     calibrated = run(0)
     fitted_on = set(seen[-1][1])
     held_out = [p for p in data.paths if p not in fitted_on]
-    groups = dict(zip(data.paths, data.groups))
+    groups = dict(zip(data.paths, data.groups, strict=True))
     # no patient on both sides, both classes held out, a fifth of the 24 patients
     assert not {groups[p] for p in fitted_on} & {groups[p] for p in held_out}
     assert len({groups[p] for p in held_out}) in (4, 5)
-    labels = dict(zip(data.paths, data.target))
+    labels = dict(zip(data.paths, data.target, strict=True))
     assert {labels[p] for p in held_out} == {0, 1}
     assert calibrated.estimator.method == "isotonic"
     assert np.all(np.isin(calibrated.predict(data.paths[:4]), [0, 1]))

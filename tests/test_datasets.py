@@ -58,10 +58,13 @@ def test_manifest_lists_images_labels_and_patients(tmp_path):
 def test_manifest_gives_the_fields_of_load_chest_xray(kaggle_root, tmp_path):
     folder = load_chest_xray(kaggle_root, split="val")
     csv_file = tmp_path / "val.csv"
-    csv_file.write_text("path,label,patient\n" + "".join(
-        f"{p},{folder.target_names[t]},{g}\n"
-        for p, t, g in zip(folder.paths, folder.target, folder.groups)
-    ))
+    csv_file.write_text(
+        "path,label,patient\n"
+        + "".join(
+            f"{p},{folder.target_names[t]},{g}\n"
+            for p, t, g in zip(folder.paths, folder.target, folder.groups, strict=True)
+        )
+    )
     manifest = load_manifest(csv_file)
     assert set(manifest) == set(folder)
     for key in ("paths", "target", "target_names", "groups"):
@@ -73,10 +76,16 @@ def test_manifest_without_patients_makes_each_file_its_own_group(tmp_path):
     _images(tmp_path, "a.png", "b.png")
     csv_file = tmp_path / "m.csv"
     csv_file.write_text("path,label\na.png,NORMAL\nb.png,PNEUMONIA\n")
-    with pytest.warns(UserWarning, match=r"2 image\(s\) of manifest .*m\.csv.* name no "
-                      r"patient \(no patient column\), so each is its own group"):
+    with pytest.warns(
+        UserWarning,
+        match=r"2 image\(s\) of manifest .*m\.csv.* name no "
+        r"patient \(no patient column\), so each is its own group",
+    ):
         data = load_manifest(csv_file)
-    assert data.groups.tolist() == [f"file:{tmp_path / 'a.png'}", f"file:{tmp_path / 'b.png'}"]
+    assert data.groups.tolist() == [
+        f"file:{tmp_path / 'a.png'}",
+        f"file:{tmp_path / 'b.png'}",
+    ]
 
     csv_file.write_text("path,label,patient\na.png,NORMAL,p1\nb.png,PNEUMONIA,\n")
     with pytest.warns(UserWarning, match=r"1 image\(s\) .* name no patient, so each"):
@@ -93,17 +102,34 @@ def test_manifest_without_patients_makes_each_file_its_own_group(tmp_path):
     [
         ("", ValueError, "{csv} is empty: it needs a header line"),
         ("path,label\n", ValueError, "{csv} lists no images"),
-        ("path,diagnosis\na.png,NORMAL\n", ValueError,
-         r"{csv}, line 1: the header \['path', 'diagnosis'\] lacks the column\(s\) \['label'\]"),
+        (
+            "path,diagnosis\na.png,NORMAL\n",
+            ValueError,
+            r"{csv}, line 1: the header \['path', 'diagnosis'\] lacks the column\(s\) \['label'\]",
+        ),
         ("file,label\n", ValueError, r"line 1: .* lacks the column\(s\) \['path'\]"),
-        ("path,label\na.png,NORMAL\na.png,COVID\n", ValueError,
-         "{csv}, line 3: unknown label 'COVID'; use NORMAL or PNEUMONIA"),
+        (
+            "path,label\na.png,NORMAL\na.png,COVID\n",
+            ValueError,
+            "{csv}, line 3: unknown label 'COVID'; use NORMAL or PNEUMONIA",
+        ),
         ("path,label\na.png,2\n", ValueError, "{csv}, line 2: unknown label '2'"),
-        ("path,label\na.png\n", ValueError, "{csv}, line 2: the row of 'a.png' has no label"),
+        (
+            "path,label\na.png\n",
+            ValueError,
+            "{csv}, line 2: the row of 'a.png' has no label",
+        ),
         ("path,label\n,NORMAL\n", ValueError, "{csv}, line 2: the row has no path"),
-        ("path,label\na.png,NORMAL\n\nmissing.png,NORMAL\n", FileNotFoundError,
-         "{csv}, line 4: image {missing} does not exist"),
-        ("path,label\nsub,NORMAL\n", FileNotFoundError, "line 2: image .*sub.* is not a file"),
+        (
+            "path,label\na.png,NORMAL\n\nmissing.png,NORMAL\n",
+            FileNotFoundError,
+            "{csv}, line 4: image {missing} does not exist",
+        ),
+        (
+            "path,label\nsub,NORMAL\n",
+            FileNotFoundError,
+            "line 2: image .*sub.* is not a file",
+        ),
     ],
 )
 def test_manifest_errors_name_the_file_and_line(tmp_path, text, error, message):
@@ -126,7 +152,9 @@ def test_manifest_that_does_not_exist(tmp_path):
 
 
 def test_manifest_invalid_parameter():
-    with pytest.raises(InvalidParameterError, match="'csv_file' parameter of load_manifest"):
+    with pytest.raises(
+        InvalidParameterError, match="'csv_file' parameter of load_manifest"
+    ):
         load_manifest(None)
 
 

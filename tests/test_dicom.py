@@ -126,7 +126,11 @@ def test_window_on_12_bits(tmp_path):
     pixels = grey_pixels(low=0, high=4095, dtype=np.uint16)
     center, width = 2048, 1025
     path = write_dicom(
-        tmp_path / "a.dcm", pixels, bits_stored=12, WindowCenter=center, WindowWidth=width
+        tmp_path / "a.dcm",
+        pixels,
+        bits_stored=12,
+        WindowCenter=center,
+        WindowWidth=width,
     )
     out = decode(path, pixels.shape)[:, :, 0]
     # DICOM PS3.3 C.11.2.1.2.1, "LINEAR": the window maps onto the whole output
@@ -142,8 +146,14 @@ def test_rescale_then_window(tmp_path, photometric):
     pixels = grey_pixels(low=-2048, high=2047, dtype=np.int16)
     center, width = 40, 400
     path = write_dicom(
-        tmp_path / "a.dcm", pixels, photometric, bits_stored=12,
-        RescaleSlope=1, RescaleIntercept=-1024, WindowCenter=center, WindowWidth=width,
+        tmp_path / "a.dcm",
+        pixels,
+        photometric,
+        bits_stored=12,
+        RescaleSlope=1,
+        RescaleIntercept=-1024,
+        WindowCenter=center,
+        WindowWidth=width,
     )
     out = decode(path, pixels.shape)[:, :, 0]
     hounsfield = pixels.astype(float) - 1024
@@ -176,8 +186,12 @@ def test_voi_lut_sequence_8_bit_output_of_4096_entries(tmp_path, vr):
     else:  # 16-bit words, as many archives write it
         lut.add_new("LUTData", "OW", curve.astype("<u2").tobytes())
     path = write_dicom(
-        tmp_path / "a.dcm", pixels, bits_stored=12, VOILUTSequence=[lut],
-        WindowCenter=100, WindowWidth=10,  # ignored: the LUT comes first
+        tmp_path / "a.dcm",
+        pixels,
+        bits_stored=12,
+        VOILUTSequence=[lut],
+        WindowCenter=100,
+        WindowWidth=10,  # ignored: the LUT comes first
     )
     out = decode(path, pixels.shape)[:, :, 0]
     np.testing.assert_array_equal(out, 255 - pixels // 16)
@@ -213,9 +227,12 @@ def test_rle_lossless(tmp_path):
     ds.compress(RLELossless)
     ds.save_as(tmp_path / "rle.dcm", enforce_file_format=True)
     write_dicom(tmp_path / "raw.dcm", pixels, bits_stored=12)
-    assert pydicom.dcmread(tmp_path / "rle.dcm").file_meta.TransferSyntaxUID == RLELossless
+    assert (
+        pydicom.dcmread(tmp_path / "rle.dcm").file_meta.TransferSyntaxUID == RLELossless
+    )
     np.testing.assert_array_equal(
-        decode(tmp_path / "rle.dcm", pixels.shape), decode(tmp_path / "raw.dcm", pixels.shape)
+        decode(tmp_path / "rle.dcm", pixels.shape),
+        decode(tmp_path / "raw.dcm", pixels.shape),
     )
 
 
@@ -244,13 +261,19 @@ def test_jpeg_baseline(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm",
-     "MR_small_bigendian.dcm"],
+    [
+        "MR_small_RLE.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+        "MR_small_jp2klossless.dcm",
+        "MR_small_bigendian.dcm",
+    ],
 )
 def test_bundled_lossless_files_match_uncompressed(name):
     # Real-world files bundled with pydicom (no CR or DX X-ray is among them):
     # the same MR image stored uncompressed and in lossless transfer syntaxes.
-    reference, path = (get_testdata_file(n, download=False) for n in ("MR_small.dcm", name))
+    reference, path = (
+        get_testdata_file(n, download=False) for n in ("MR_small.dcm", name)
+    )
     if reference is None or path is None:
         pytest.skip(f"pydicom's test file {name} is not bundled")
     uid = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID
@@ -318,7 +341,8 @@ def test_transfer_syntax_without_installed_decoder(tmp_path):
     ds["PixelData"].VR = "OB"
     ds.save_as(tmp_path / "a.dcm", enforce_file_format=True)
     with raises_naming(
-        tmp_path / "a.dcm", "High-Throughput JPEG 2000.*pip install pylibjpeg pylibjpeg-openjpeg"
+        tmp_path / "a.dcm",
+        "High-Throughput JPEG 2000.*pip install pylibjpeg pylibjpeg-openjpeg",
     ):
         decode(tmp_path / "a.dcm", (8, 8))
 
@@ -335,7 +359,9 @@ def test_jpeg_ls_when_its_decoders_are_absent(tmp_path, monkeypatch):
     ds.PixelData = encapsulate([b"\xff\xd8\xff\xd9"])
     ds["PixelData"].VR = "OB"
     ds.save_as(tmp_path / "a.dcm", enforce_file_format=True)
-    with raises_naming(tmp_path / "a.dcm", "JPEG-LS.*pip install pylibjpeg pylibjpeg-libjpeg"):
+    with raises_naming(
+        tmp_path / "a.dcm", "JPEG-LS.*pip install pylibjpeg pylibjpeg-libjpeg"
+    ):
         decode(tmp_path / "a.dcm", (8, 8))
 
 
@@ -345,7 +371,10 @@ def test_transfer_syntax_unknown_to_pydicom(tmp_path):
     ds.PixelData = encapsulate([b"\x00" * 8])
     ds["PixelData"].VR = "OB"
     ds.save_as(
-        tmp_path / "a.dcm", enforce_file_format=True, implicit_vr=False, little_endian=True
+        tmp_path / "a.dcm",
+        enforce_file_format=True,
+        implicit_vr=False,
+        little_endian=True,
     )
     with raises_naming(tmp_path / "a.dcm", "1.2.826.0.1.3680043.8.498.999.*no decoder"):
         decode(tmp_path / "a.dcm", (8, 8))
@@ -357,7 +386,9 @@ def test_max_pixels_checked_before_decoding(tmp_path):
     ds = make_dataset(np.zeros((20, 30), dtype=np.uint8))
     ds.PixelData = ds.PixelData[:10]
     ds.save_as(tmp_path / "big.dcm", enforce_file_format=True)
-    with raises_naming(tmp_path / "big.dcm", "30x20 = 600 pixels.*exceeds max_pixels=599"):
+    with raises_naming(
+        tmp_path / "big.dcm", "30x20 = 600 pixels.*exceeds max_pixels=599"
+    ):
         decode(tmp_path / "big.dcm", (8, 8), max_pixels=599)
     with raises_naming(tmp_path / "big.dcm", "cannot read its pixel data"):
         decode(tmp_path / "big.dcm", (8, 8), max_pixels=600)
@@ -376,7 +407,9 @@ def test_without_pydicom(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pydicom", None)  # import pydicom fails
     monkeypatch.setitem(sys.modules, "pydicom.pixels", None)
     with pytest.raises(
-        ImportError, match=re.escape(f"{str(path)!r} needs pydicom") + r".*"
+        ImportError,
+        match=re.escape(f"{str(path)!r} needs pydicom")
+        + r".*"
         + re.escape('pip install "skpneumo[dicom]"'),
     ):
         ImageLoader(image_size=8).fit_transform([path])
@@ -415,13 +448,18 @@ def test_cache_sees_a_rewritten_dicom(tmp_path):
     write_dicom(path, 255 - pixels)
     stat = os.stat(path)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    np.testing.assert_array_equal(loader.fit_transform([path])[0, :, :, 0], 255 - pixels)
+    np.testing.assert_array_equal(
+        loader.fit_transform([path])[0, :, :, 0], 255 - pixels
+    )
 
 
 def test_load_chest_xray_lists_dicom(tmp_path):
-    for folder, name in [("NORMAL", "IM-0001-0001.dcm"), ("NORMAL", "IM-0002-0001.jpeg"),
-                         ("PNEUMONIA", "person3_virus_1.DCM"),
-                         ("PNEUMONIA", "person4_bacteria_2.dicom")]:
+    for folder, name in [
+        ("NORMAL", "IM-0001-0001.dcm"),
+        ("NORMAL", "IM-0002-0001.jpeg"),
+        ("PNEUMONIA", "person3_virus_1.DCM"),
+        ("PNEUMONIA", "person4_bacteria_2.dicom"),
+    ]:
         (tmp_path / "train" / folder).mkdir(parents=True, exist_ok=True)
         if name.endswith(".jpeg"):
             Image.fromarray(grey_pixels()).save(tmp_path / "train" / folder / name)
@@ -429,7 +467,9 @@ def test_load_chest_xray_lists_dicom(tmp_path):
             write_dicom(tmp_path / "train" / folder / name, grey_pixels())
     data = load_chest_xray(tmp_path, split="train")
     assert [os.path.basename(p) for p in data.paths] == [
-        "IM-0001-0001.dcm", "IM-0002-0001.jpeg", "person3_virus_1.DCM",
+        "IM-0001-0001.dcm",
+        "IM-0002-0001.jpeg",
+        "person3_virus_1.DCM",
         "person4_bacteria_2.dicom",
     ]
     assert data.target.tolist() == [0, 0, 1, 1]
@@ -441,7 +481,9 @@ def test_predict_proba_same_for_jpeg_and_dicom(tmp_path, kaggle_root):
     pipe = make_pneumonia_pipeline(image_size=16, **TINY)
     pipe.fit(train.paths, train.target)
     paths = []
-    for i, source in enumerate(load_chest_xray(kaggle_root, split="val").paths[[0, -1]]):
+    for i, source in enumerate(
+        load_chest_xray(kaggle_root, split="val").paths[[0, -1]]
+    ):
         jpeg = tmp_path / f"{i}.jpeg"
         Image.open(source).save(jpeg, quality=95)
         # JPEG is lossy: the DICOM holds the pixels the JPEG decodes to

@@ -49,7 +49,10 @@ def test_docs_build_with_warnings_as_errors(built_docs):
     undocumented = [
         f"{module}.{name}"
         for module in (
-            "skpneumo", "skpneumo.datasets", "skpneumo.metrics", "skpneumo.inspection"
+            "skpneumo",
+            "skpneumo.datasets",
+            "skpneumo.metrics",
+            "skpneumo.inspection",
         )
         for name in importlib.import_module(module).__all__
         if not name.isupper()  # constants are described in the text of docs/api.rst

@@ -105,7 +105,8 @@ def test_occlusion_of_the_other_class_is_the_negative(fitted):
 
 def test_predicted_target_is_the_class_predict_gives(fitted):
     """``target="predicted"`` explains, for each image, the class of the
-    classifier's ``predict`` at its threshold, also when that is not 0.5."""
+    classifier's ``predict`` at its threshold, also when that is not 0.5.
+    """
     clf, X = fitted
     proba = clf.predict_proba(X)[:, 1]
     threshold = float(np.median(proba))  # some images NORMAL, some PNEUMONIA
@@ -149,7 +150,9 @@ def test_pipeline_uses_the_loader_like_predict(fitted, tmp_path):
         occlusion_sensitivity(clf, X[:2], patch_size=6, stride=3),
     )
     if _has_gradients():
-        np.testing.assert_allclose(grad_cam(pipe, paths), grad_cam(clf, X[:2]), rtol=1e-5)
+        np.testing.assert_allclose(
+            grad_cam(pipe, paths), grad_cam(clf, X[:2]), rtol=1e-5
+        )
 
 
 def test_uncovered_and_default_patches(fitted):
@@ -215,7 +218,8 @@ def test_plot_heatmap_over_a_larger_image():
 def test_maps_of_a_wrapped_model_follow_the_wrapper(fitted):
     """Through scikit-learn's post-fit wrappers (as ``load_pretrained`` returns
     them) the maps explain the same network, and ``target="predicted"`` is the
-    class the wrapper's own ``predict`` gives, at its threshold."""
+    class the wrapper's own ``predict`` gives, at its threshold.
+    """
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import (
         FixedThresholdClassifier,

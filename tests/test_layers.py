@@ -10,7 +10,11 @@ from skpneumo._layers import RandomGamma, Standardization
 AUGMENTATION_LAYERS = ["zoom", "shift", "rotate", "brightness", "contrast", "gamma"]
 # every invariance option on (explicitly, whatever the defaults), a tiny network
 AUGMENTED = dict(
-    augmentation=1.0, intensity_augmentation=1.0, standardize=True, n_blocks=1, filters=4
+    augmentation=1.0,
+    intensity_augmentation=1.0,
+    standardize=True,
+    n_blocks=1,
+    filters=4,
 )
 
 
@@ -31,7 +35,9 @@ def augmented_network():
 
 
 @pytest.mark.parametrize("name", AUGMENTATION_LAYERS)
-def test_each_augmentation_changes_images_in_training_only(augmented_network, images, name):
+def test_each_augmentation_changes_images_in_training_only(
+    augmented_network, images, name
+):
     layer = augmented_network.get_layer(name)
     trained = keras.ops.convert_to_numpy(layer(images, training=True))
     assert trained.shape == images.shape
@@ -80,7 +86,9 @@ def test_random_gamma_keeps_black_and_white(images):
     extremes[:, :4] = 1.0
     out = keras.ops.convert_to_numpy(layer(extremes, training=True))
     np.testing.assert_allclose(out, extremes, atol=1e-6)
-    mid = keras.ops.convert_to_numpy(layer(np.full((64, 2, 2, 1), 0.5, "float32"), training=True))
+    mid = keras.ops.convert_to_numpy(
+        layer(np.full((64, 2, 2, 1), 0.5, "float32"), training=True)
+    )
     # gammas from 1/1.5 to 1.5 map 0.5 into [0.5**1.5, 0.5**(1/1.5)]
     assert mid.min() >= 0.5**1.5 - 1e-6 and mid.max() <= 0.5 ** (1 / 1.5) + 1e-6
     assert mid.max() - mid.min() > 0.1
@@ -92,7 +100,9 @@ def test_standardization_removes_linear_exposure_changes(images):
     np.testing.assert_allclose(reference.mean(axis=(1, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(reference.std(axis=(1, 2, 3)), 1, rtol=1e-4)
     exposed = 0.6 * images + 0.25  # another exposure and contrast
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(exposed)), reference, atol=1e-4)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(exposed)), reference, atol=1e-4
+    )
     flat = keras.ops.convert_to_numpy(layer(np.full((2, 4, 4, 1), 0.3, "float32")))
     np.testing.assert_array_equal(flat, 0)
 
@@ -100,7 +110,9 @@ def test_standardization_removes_linear_exposure_changes(images):
 @pytest.mark.parametrize("size", [31, 32])
 def test_strided_stem_keeps_the_feature_map_size(size):
     def feature_shape(stem_stride):
-        model = build_cnn((size, size, 1), n_blocks=2, filters=4, stem_stride=stem_stride)
+        model = build_cnn(
+            (size, size, 1), n_blocks=2, filters=4, stem_stride=stem_stride
+        )
         return model.get_layer("block1_pool").output.shape
 
     assert feature_shape(2) == feature_shape(1)
@@ -117,4 +129,6 @@ def test_augmented_model_saves_and_loads(tmp_path, image_batch):
     save_model(pipe, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
     np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
-    assert loaded.named_steps["classifier"].get_params()["intensity_augmentation"] == 1.0
+    assert (
+        loaded.named_steps["classifier"].get_params()["intensity_augmentation"] == 1.0
+    )

@@ -17,14 +17,23 @@ from sklearn.metrics import (
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skpneumo.metrics import (
+    _bootstrap,
     binary_report,
     plot_calibration_curve,
     plot_precision_recall_curve,
 )
-from skpneumo.metrics import _bootstrap
 
-METRICS = ("accuracy", "precision", "sensitivity", "specificity", "balanced_accuracy",
-           "f1", "roc_auc", "brier", "ece")
+METRICS = (
+    "accuracy",
+    "precision",
+    "sensitivity",
+    "specificity",
+    "balanced_accuracy",
+    "f1",
+    "roc_auc",
+    "brier",
+    "ece",
+)
 
 
 @pytest.fixture
@@ -32,8 +41,12 @@ def scored():
     """300 images, 40% NORMAL, with probabilities that rank them imperfectly."""
     rng = np.random.RandomState(0)
     y = (rng.rand(300) < 0.6).astype(int)
-    proba = np.clip(0.35 * y + rng.beta(2, 3, size=300), 0, 1).round(2)  # rounding: ties
-    subtype = np.where(y == 0, "normal", np.where(rng.rand(300) < 0.65, "bacteria", "virus"))
+    proba = np.clip(0.35 * y + rng.beta(2, 3, size=300), 0, 1).round(
+        2
+    )  # rounding: ties
+    subtype = np.where(
+        y == 0, "normal", np.where(rng.rand(300) < 0.65, "bacteria", "virus")
+    )
     return y, proba, subtype
 
 
@@ -70,7 +83,9 @@ def test_ece_by_hand():
     y, proba = [0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.9]
     ece = 2 / 5 * abs(0.5 - 0.15) + 1 / 5 * 0.3 + 1 / 5 * 0.3 + 1 / 5 * 0.1
     assert ece == pytest.approx(0.28)  # putting 0.2 in the upper bin gives 0.2
-    assert binary_report(y, proba, n_bins=5, n_bootstraps=0)["ece"] == pytest.approx(ece)
+    assert binary_report(y, proba, n_bins=5, n_bootstraps=0)["ece"] == pytest.approx(
+        ece
+    )
 
 
 def test_ece_is_the_weighted_distance_of_the_calibration_curve(scored):
@@ -104,16 +119,19 @@ def test_intervals_are_reproducible_with_a_seed(scored):
     assert binary_report(y, proba, n_bootstraps=200, random_state=1)["ci"] == first
     assert binary_report(y, proba, n_bootstraps=200, random_state=2)["ci"] != first
     # the default seed is fixed, so that a report can be reproduced
-    assert binary_report(y, proba, n_bootstraps=200)["ci"] == (
-        binary_report(y, proba, n_bootstraps=200, random_state=0)["ci"]
+    assert (
+        binary_report(y, proba, n_bootstraps=200)["ci"]
+        == (binary_report(y, proba, n_bootstraps=200, random_state=0)["ci"])
     )
 
 
 def test_resamples_keep_the_class_counts(scored):
     y, _, _ = scored
-    blocks = list(_bootstrap.stratified_multiplicities(
-        y, 25, np.random.RandomState(0), chunk_size=10
-    ))
+    blocks = list(
+        _bootstrap.stratified_multiplicities(
+            y, 25, np.random.RandomState(0), chunk_size=10
+        )
+    )
     assert [b.shape for b in blocks] == [(10, y.size), (10, y.size), (5, y.size)]
     counts = np.concatenate(blocks)
     np.testing.assert_array_equal(counts[:, y == 0].sum(axis=1), (y == 0).sum())
@@ -129,13 +147,20 @@ def test_bootstrap_replicates_are_scikit_learn_on_the_same_resamples(scored):
     pred = (proba >= 0.6).astype(int)
     virus = (y == 1) & (subtype == "virus")
     values = _bootstrap.replicates(
-        y, proba, pred, n_bins=10, n_bootstraps=20, rng=np.random.RandomState(3),
+        y,
+        proba,
+        pred,
+        n_bins=10,
+        n_bootstraps=20,
+        rng=np.random.RandomState(3),
         groups={"virus": virus},
     )
     counts = next(_bootstrap.stratified_multiplicities(y, 20, np.random.RandomState(3)))
     for b in range(20):
         idx = np.repeat(np.arange(y.size), counts[b].astype(int))
-        report = binary_report(y[idx], proba[idx], 0.6, subtype=subtype[idx], n_bootstraps=0)
+        report = binary_report(
+            y[idx], proba[idx], 0.6, subtype=subtype[idx], n_bootstraps=0
+        )
         for key in METRICS:
             assert values[key][b] == pytest.approx(report[key], rel=1e-9), key
         assert values["sensitivity:virus"][b] == pytest.approx(
@@ -157,15 +182,22 @@ def test_sensitivity_by_subtype():
     y_pred = [0, 1, 1, 1, 0, 1, 0]
     report = binary_report(y, np.full(7, 0.5), y_pred=y_pred, subtype=subtype)
     by_subtype = report["sensitivity_by_subtype"]
-    assert list(by_subtype) == ["bacteria", "virus"]  # NORMAL images have no sensitivity
+    assert list(by_subtype) == [
+        "bacteria",
+        "virus",
+    ]  # NORMAL images have no sensitivity
     assert {k: v for k, v in by_subtype["bacteria"].items() if k != "ci"} == {
-        "n": 3, "tp": 2, "sensitivity": pytest.approx(2 / 3)
+        "n": 3,
+        "tp": 2,
+        "sensitivity": pytest.approx(2 / 3),
     }
     assert by_subtype["virus"]["n"] == 2 and by_subtype["virus"]["sensitivity"] == 0.5
     for entry in by_subtype.values():
         low, high = entry["ci"]
         assert 0 <= low <= entry["sensitivity"] <= high <= 1
-    assert "sensitivity_by_subtype" not in binary_report(y, np.full(7, 0.5), y_pred=y_pred)
+    assert "sensitivity_by_subtype" not in binary_report(
+        y, np.full(7, 0.5), y_pred=y_pred
+    )
 
 
 def test_y_pred_overrides_the_threshold():
@@ -182,7 +214,8 @@ def test_y_pred_overrides_the_threshold():
 
 def test_threshold_gives_the_classifiers_labels():
     """Without ``y_pred``, the labels are the classifier's rule at ``threshold``
-    (its ``predict``): a probability equal to the threshold is PNEUMONIA."""
+    (its ``predict``): a probability equal to the threshold is PNEUMONIA.
+    """
     y = np.array([0, 0, 1, 1, 0, 1])
     proba = np.array([0.2, 0.98, 0.98, 0.99, 0.5, 0.3])
     for threshold in (0.5, 0.98):
@@ -211,7 +244,11 @@ def test_undefined_metrics_are_nan_without_warnings():
     [
         (dict(n_bootstraps=-1), InvalidParameterError, "'n_bootstraps' parameter"),
         (dict(n_bootstraps=1.5), InvalidParameterError, "'n_bootstraps' parameter"),
-        (dict(confidence_level=1.0), InvalidParameterError, "'confidence_level' parameter"),
+        (
+            dict(confidence_level=1.0),
+            InvalidParameterError,
+            "'confidence_level' parameter",
+        ),
         (dict(n_bins=0), InvalidParameterError, "'n_bins' parameter"),
         (dict(threshold=1.5), InvalidParameterError, "'threshold' parameter"),
         (dict(random_state="seed"), InvalidParameterError, "'random_state' parameter"),

@@ -31,13 +31,18 @@ def test_own_format_round_trip(fitted, tmp_path):
     folder = save_model(pipe, tmp_path / "model")
     assert sorted(p.name for p in folder.iterdir()) == ["model.keras", "skpneumo.json"]
     loaded = load_model(folder)
-    np.testing.assert_array_equal(loaded.predict_proba(paths), pipe.predict_proba(paths))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(paths), pipe.predict_proba(paths)
+    )
     np.testing.assert_array_equal(loaded.predict(paths), pipe.predict(paths))
     clf = loaded.named_steps["classifier"]
     assert clf.threshold == 0.4
     assert clf.classes_.tolist() == ["NORMAL", "PNEUMONIA"]
     assert clf.history_ == pipe.named_steps["classifier"].history_
-    assert loaded.named_steps["sampler"].zoom_range == pipe.named_steps["sampler"].zoom_range
+    assert (
+        loaded.named_steps["sampler"].zoom_range
+        == pipe.named_steps["sampler"].zoom_range
+    )
     meta = json.loads((folder / "skpneumo.json").read_text())
     assert meta["format"] == "skpneumo-model" and meta["format_version"] == 2
     assert meta["wrappers"] == []
@@ -62,7 +67,9 @@ def test_round_trip_in_a_fresh_process(fitted, tmp_path, how):
     elif how == "pickle":
         target = tmp_path / "model.pkl"
         target.write_bytes(pickle.dumps(pipe))
-        load = f"import pickle; model = pickle.loads(open({str(target)!r}, 'rb').read())"
+        load = (
+            f"import pickle; model = pickle.loads(open({str(target)!r}, 'rb').read())"
+        )
     else:
         target = tmp_path / "model.joblib"
         joblib.dump(pipe, target)
@@ -75,7 +82,9 @@ def test_round_trip_in_a_fresh_process(fitted, tmp_path, how):
         f"np.save({str(tmp_path / 'proba.npy')!r}, proba)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), pipe.predict_proba(paths))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "proba.npy"), pipe.predict_proba(paths)
+    )
 
 
 def test_replacing_an_existing_model(fitted, tmp_path):
@@ -108,7 +117,9 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
         load_model(tmp_path / "model" / "skpneumo.json")
 
     meta_file.write_text(json.dumps(dict(meta, format_version=99)))
-    with pytest.raises(ModelFormatError, match="format version 99.*reads versions 1, 2 only"):
+    with pytest.raises(
+        ModelFormatError, match="format version 99.*reads versions 1, 2 only"
+    ):
         load_model(folder)
 
     meta_file.write_text("{not json")
@@ -127,7 +138,9 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
         load_model(folder)
 
     # a folder from before the digest was recorded is read unchecked
-    meta_file.write_text(json.dumps({k: v for k, v in meta.items() if k != "model_sha256"}))
+    meta_file.write_text(
+        json.dumps({k: v for k, v in meta.items() if k != "model_sha256"})
+    )
     with pytest.raises(ModelFormatError, match="Cannot read the network"):
         load_model(folder)
 
@@ -169,7 +182,9 @@ def test_pipeline_without_sampler_round_trips(kaggle_root, tmp_path):
     pipe.set_params(sampler="passthrough").fit(data.paths, data.target)
     loaded = load_model(save_model(pipe, tmp_path / "model"))
     assert loaded.named_steps["sampler"] == "passthrough"
-    np.testing.assert_array_equal(loaded.predict_proba(data.paths), pipe.predict_proba(data.paths))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(data.paths), pipe.predict_proba(data.paths)
+    )
 
 
 def test_classifier_fitted_state_twins(fitted):
@@ -203,7 +218,9 @@ def test_folder_of_format_version_1_still_loads(fitted, tmp_path):
     }
     (folder / "skpneumo.json").write_text(json.dumps(meta, indent=2))
     loaded = load_model(folder)
-    np.testing.assert_array_equal(loaded.predict_proba(paths), pipe.predict_proba(paths))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(paths), pipe.predict_proba(paths)
+    )
     assert loaded.named_steps["classifier"].threshold == 0.4
 
 
@@ -212,25 +229,35 @@ def test_folder_of_format_version_1_still_loads(fitted, tmp_path):
 
 def _labels(paths):
     """The labels the fixture's pipeline was fitted with: its class folders."""
-    return np.where([f"{os.sep}PNEUMONIA{os.sep}" in p for p in paths], "PNEUMONIA", "NORMAL")
+    return np.where(
+        [f"{os.sep}PNEUMONIA{os.sep}" in p for p in paths], "PNEUMONIA", "NORMAL"
+    )
 
 
 def _youden(y_true, y_pred):
     from sklearn.metrics import recall_score
 
-    return (recall_score(y_true, y_pred, pos_label="PNEUMONIA")
-            + recall_score(y_true, y_pred, pos_label="NORMAL") - 1)
+    return (
+        recall_score(y_true, y_pred, pos_label="PNEUMONIA")
+        + recall_score(y_true, y_pred, pos_label="NORMAL")
+        - 1
+    )
 
 
 def _wrap(kind, pipe, paths, labels):
     from sklearn.base import clone
-    from sklearn.metrics import make_scorer
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+    from sklearn.metrics import make_scorer
+    from sklearn.model_selection import (
+        FixedThresholdClassifier,
+        TunedThresholdClassifierCV,
+    )
 
     if kind == "fixed, prefit":
-        return FixedThresholdClassifier(pipe, threshold=0.3, response_method="predict_proba")
+        return FixedThresholdClassifier(
+            pipe, threshold=0.3, response_method="predict_proba"
+        )
     if kind == "fixed, fitted":
         return FixedThresholdClassifier(
             clone(pipe), threshold=0.6, response_method="predict_proba"
@@ -243,11 +270,16 @@ def _wrap(kind, pipe, paths, labels):
         # a RandomState and a scorer object cannot be written, but only fit reads
         # them: they are dropped
         return TunedThresholdClassifierCV(
-            pipe, cv="prefit", refit=False, scoring=make_scorer(_youden),
+            pipe,
+            cv="prefit",
+            refit=False,
+            scoring=make_scorer(_youden),
             random_state=np.random.RandomState(0),
         ).fit(paths, labels)
     if kind in ("sigmoid", "isotonic"):
-        return CalibratedClassifierCV(FrozenEstimator(pipe), method=kind).fit(paths, labels)
+        return CalibratedClassifierCV(FrozenEstimator(pipe), method=kind).fit(
+            paths, labels
+        )
     if kind == "fixed around calibrated":
         calibrated = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(paths, labels)
         return FixedThresholdClassifier(calibrated, threshold=0.7)
@@ -256,7 +288,9 @@ def _wrap(kind, pipe, paths, labels):
 
 def _chain(estimator):
     names = []
-    while not hasattr(estimator, "steps") or type(estimator).__name__ == "FrozenEstimator":
+    while (
+        not hasattr(estimator, "steps") or type(estimator).__name__ == "FrozenEstimator"
+    ):
         names.append(type(estimator).__name__)
         estimator = estimator.estimator
     return names
@@ -264,8 +298,15 @@ def _chain(estimator):
 
 @pytest.mark.parametrize(
     "kind",
-    ["fixed, prefit", "fixed, fitted", "tuned, one split", "tuned, prefit", "sigmoid",
-     "isotonic", "fixed around calibrated"],
+    [
+        "fixed, prefit",
+        "fixed, fitted",
+        "tuned, one split",
+        "tuned, prefit",
+        "sigmoid",
+        "isotonic",
+        "fixed around calibrated",
+    ],
 )
 def test_wrapper_round_trip(fitted, tmp_path, kind):
     pipe, paths = fitted
@@ -277,7 +318,9 @@ def test_wrapper_round_trip(fitted, tmp_path, kind):
     # the network and the calibrators' numbers come back bit for bit
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    assert loaded.classes_.tolist() == model.classes_.tolist() == ["NORMAL", "PNEUMONIA"]
+    assert (
+        loaded.classes_.tolist() == model.classes_.tolist() == ["NORMAL", "PNEUMONIA"]
+    )
     assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
     meta = json.loads((tmp_path / "model" / "skpneumo.json").read_text())
     if kind.startswith("tuned"):
@@ -285,7 +328,9 @@ def test_wrapper_round_trip(fitted, tmp_path, kind):
         assert loaded.best_score_ == model.best_score_
     if kind == "tuned, one split":
         for key in ("thresholds", "scores"):
-            np.testing.assert_array_equal(loaded.cv_results_[key], model.cv_results_[key])
+            np.testing.assert_array_equal(
+                loaded.cv_results_[key], model.cv_results_[key]
+            )
         assert meta["wrappers"][0]["prefit"] is False
         assert loaded.estimator is not loaded.estimator_  # an unfitted template
     if kind == "tuned, prefit":
@@ -293,18 +338,26 @@ def test_wrapper_round_trip(fitted, tmp_path, kind):
         assert loaded.random_state is None and loaded.scoring == "balanced_accuracy"
         assert loaded.estimator is loaded.estimator_
     if kind == "fixed, prefit":
-        assert not hasattr(loaded, "estimator_") and meta["wrappers"][0]["prefit"] is True
+        assert (
+            not hasattr(loaded, "estimator_") and meta["wrappers"][0]["prefit"] is True
+        )
     if kind in ("sigmoid", "isotonic"):
-        assert [w["class"] for w in meta["wrappers"]] == ["CalibratedClassifierCV",
-                                                           "FrozenEstimator"]
+        assert [w["class"] for w in meta["wrappers"]] == [
+            "CalibratedClassifierCV",
+            "FrozenEstimator",
+        ]
         assert loaded.calibrated_classifiers_[0].estimator is loaded.estimator
         calibrator = loaded.calibrated_classifiers_[0].calibrators[0]
         original = model.calibrated_classifiers_[0].calibrators[0]
         keys = ["a_", "b_"] if kind == "sigmoid" else ["X_thresholds_", "y_thresholds_"]
         for key in keys:
-            assert np.asarray(getattr(calibrator, key)).dtype == np.asarray(
-                getattr(original, key)).dtype
-            np.testing.assert_array_equal(getattr(calibrator, key), getattr(original, key))
+            assert (
+                np.asarray(getattr(calibrator, key)).dtype
+                == np.asarray(getattr(original, key)).dtype
+            )
+            np.testing.assert_array_equal(
+                getattr(calibrator, key), getattr(original, key)
+            )
 
 
 def test_calibrated_model_loads_identically_in_a_fresh_process(fitted, tmp_path):
@@ -325,7 +378,9 @@ def test_calibrated_model_loads_identically_in_a_fresh_process(fitted, tmp_path)
         f"np.save({str(tmp_path / 'pred.npy')!r}, model.predict(paths))\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), model.predict_proba(paths))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "proba.npy"), model.predict_proba(paths)
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), model.predict(paths))
 
 
@@ -334,14 +389,19 @@ def test_wrapper_outside_the_allow_list_is_refused_by_name(fitted, tmp_path):
     from sklearn.ensemble import BaggingClassifier
     from sklearn.frozen import FrozenEstimator
     from sklearn.metrics import make_scorer, recall_score
-    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+    from sklearn.model_selection import (
+        FixedThresholdClassifier,
+        TunedThresholdClassifierCV,
+    )
 
     pipe, paths = fitted
 
     class MyThreshold(FixedThresholdClassifier):
         pass
 
-    with pytest.raises(ValueError, match=r"cannot save a sklearn\.ensemble\..*BaggingClassifier"):
+    with pytest.raises(
+        ValueError, match=r"cannot save a sklearn\.ensemble\..*BaggingClassifier"
+    ):
         save_model(BaggingClassifier(pipe), tmp_path / "model")
     # a subclass may predict otherwise than the class load_model would rebuild
     with pytest.raises(ValueError, match=r"cannot save a .*MyThreshold"):
@@ -352,7 +412,9 @@ def test_wrapper_outside_the_allow_list_is_refused_by_name(fitted, tmp_path):
         save_model(ensemble.fit(paths, labels), tmp_path / "model")
     # a scorer whose positive class is not classes_[1] is needed to predict
     tuned = TunedThresholdClassifierCV(
-        pipe, cv="prefit", refit=False,
+        pipe,
+        cv="prefit",
+        refit=False,
         scoring=make_scorer(recall_score, pos_label="NORMAL"),
     ).fit(paths, labels)
     with pytest.raises(ValueError, match="positive class 'NORMAL' is not classes_"):
@@ -382,7 +444,9 @@ def test_doctored_wrapper_is_refused_on_load(fitted, tmp_path):
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][0]["fitted"]["calibrators"][0]["class"] = "subprocess.Popen"
     meta_file.write_text(json.dumps(doctored))
-    with pytest.raises(ModelFormatError, match="unknown calibrator class 'subprocess.Popen'"):
+    with pytest.raises(
+        ModelFormatError, match="unknown calibrator class 'subprocess.Popen'"
+    ):
         load_model(folder)
 
     doctored = json.loads(json.dumps(meta))
@@ -400,13 +464,22 @@ def test_decision_rule_names_its_owner(fitted):
     from skpneumo._persistence import _decision_rule
 
     pipe, paths = fitted
-    assert _decision_rule(pipe) == (0.4, "P(pneumonia) >= 0.4 (the classifier's threshold)")
+    assert _decision_rule(pipe) == (
+        0.4,
+        "P(pneumonia) >= 0.4 (the classifier's threshold)",
+    )
     fixed = FixedThresholdClassifier(pipe, threshold=0.25)
-    assert _decision_rule(fixed) == (0.25, "P(pneumonia) >= 0.25 (FixedThresholdClassifier)")
+    assert _decision_rule(fixed) == (
+        0.25,
+        "P(pneumonia) >= 0.25 (FixedThresholdClassifier)",
+    )
     assert _decision_rule(FixedThresholdClassifier(pipe))[0] == 0.5  # threshold="auto"
-    calibrated = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(paths, _labels(paths))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(
+        paths, _labels(paths)
+    )
     assert _decision_rule(calibrated) == (
-        0.5, "calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, sigmoid)"
+        0.5,
+        "calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, sigmoid)",
     )
     assert _decision_rule(FrozenEstimator(fixed)) == _decision_rule(fixed)
 

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from imblearn.pipeline import Pipeline
 
-from skpneumo import ImageLoader, PneumoniaClassifier, ZoomOverSampler, make_pneumonia_pipeline
+from skpneumo import (
+    ImageLoader,
+    PneumoniaClassifier,
+    ZoomOverSampler,
+    make_pneumonia_pipeline,
+)
 
 
 def test_pipeline_steps():
@@ -22,7 +27,8 @@ def test_pipeline_steps():
 def test_one_owner_of_the_default_operating_point():
     """The factory sets the default network's threshold, from one constant that
     its docstring documents; the bare classifier keeps scikit-learn's 0.5, where
-    ``predict`` is the class of highest probability."""
+    ``predict`` is the class of highest probability.
+    """
     from skpneumo._decision import DEFAULT_THRESHOLD
 
     pipe = make_pneumonia_pipeline()
@@ -37,13 +43,25 @@ def test_one_owner_of_the_default_operating_point():
 def test_user_snippet_runs(kaggle_root):
     # The issue's snippet, verbatim but for the data folder and tiny network sizes.
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
-    from skpneumo import PneumoniaClassifier, ImageLoader, ZoomOverSampler, make_pneumonia_pipeline  # noqa: F401,F811
+
+    from skpneumo import (  # noqa: F401,F811
+        ImageLoader,
+        PneumoniaClassifier,
+        ZoomOverSampler,
+        make_pneumonia_pipeline,
+    )
     from skpneumo.datasets import load_chest_xray
 
     train = load_chest_xray(kaggle_root, split="train")
-    pipe = make_pneumonia_pipeline(image_size=16, epochs=3, n_blocks=2, filters=4, random_state=0)
-    search = GridSearchCV(pipe, {"classifier__learning_rate": [1e-3, 3e-4]},
-                          scoring="roc_auc", cv=StratifiedGroupKFold(n_splits=3))
+    pipe = make_pneumonia_pipeline(
+        image_size=16, epochs=3, n_blocks=2, filters=4, random_state=0
+    )
+    search = GridSearchCV(
+        pipe,
+        {"classifier__learning_rate": [1e-3, 3e-4]},
+        scoring="roc_auc",
+        cv=StratifiedGroupKFold(n_splits=3),
+    )
     search.fit(train.paths, train.target, groups=train.groups)
     proba = search.predict_proba(load_chest_xray(kaggle_root, split="val").paths)
 
@@ -64,12 +82,17 @@ def test_user_snippet_runs(kaggle_root):
 
 def test_grid_search_over_sampler_and_classifier(kaggle_root):
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
     from skpneumo.datasets import load_chest_xray
 
     train = load_chest_xray(kaggle_root, split="train")
     # drop some NORMAL images so that the sampler has work to do
-    keep = np.r_[np.flatnonzero(train.target == 0)[:12], np.flatnonzero(train.target == 1)]
-    pipe = make_pneumonia_pipeline(image_size=16, epochs=2, n_blocks=1, filters=4, random_state=0)
+    keep = np.r_[
+        np.flatnonzero(train.target == 0)[:12], np.flatnonzero(train.target == 1)
+    ]
+    pipe = make_pneumonia_pipeline(
+        image_size=16, epochs=2, n_blocks=1, filters=4, random_state=0
+    )
     search = GridSearchCV(
         pipe,
         {"sampler__zoom_range": [(1.0, 1.1), (1.1, 1.3)], "classifier__dropout": [0.0]},

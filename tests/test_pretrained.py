@@ -26,22 +26,35 @@ def test_default_model_ships_small_and_with_its_digest():
     # the bundled model is the factory's default recipe, whatever it is today
     params = meta["steps"]["classifier"]["params"]
     default = skpneumo.make_pneumonia_pipeline().named_steps["classifier"]
-    for key in ("n_blocks", "filters", "augmentation", "intensity_augmentation",
-                "standardize", "epochs", "threshold"):
+    for key in (
+        "n_blocks",
+        "filters",
+        "augmentation",
+        "intensity_augmentation",
+        "standardize",
+        "epochs",
+        "threshold",
+    ):
         assert params[key] == getattr(default, key), key
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["data"]["n_normal"] == 1341
     assert provenance["data"]["n_pneumonia"] == 3875
     # calibrated on held-out patients, at the pipeline's operating point
     assert [w["class"] for w in meta["wrappers"]] == [
-        "FixedThresholdClassifier", "CalibratedClassifierCV", "FrozenEstimator"]
+        "FixedThresholdClassifier",
+        "CalibratedClassifierCV",
+        "FrozenEstimator",
+    ]
     assert provenance["calibration"]["raw_threshold"] == params["threshold"]
     assert meta["wrappers"][0]["params"]["threshold"] == pytest.approx(
-        provenance["calibration"]["threshold"])
+        provenance["calibration"]["threshold"]
+    )
 
 
 def test_unknown_name_lists_the_bundled_ones():
-    with pytest.raises(ModelFormatError, match=r"No bundled model named 'nope'.*'default'"):
+    with pytest.raises(
+        ModelFormatError, match=r"No bundled model named 'nope'.*'default'"
+    ):
         skpneumo.load_pretrained("nope")
 
 
@@ -114,7 +127,7 @@ def test_predict_command_needs_no_model_argument(shared_data, capsys):
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
     assert lines[0] == "path,p_pneumonia,label" and len(lines) == 1 + len(files)
-    for line, path in zip(lines[1:], files):
+    for line, path in zip(lines[1:], files, strict=True):
         name, proba, label = line.rsplit(",", 2)
         assert name == str(path) and 0 <= float(proba) <= 1
         assert label in ("NORMAL", "PNEUMONIA")

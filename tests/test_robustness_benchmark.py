@@ -32,7 +32,9 @@ def test_field_of_view_shifts_change_the_width_or_height(robustness):
     assert robustness.taller(0.2)(images).shape == (2, 48, 50)
     assert robustness.shorter(0.2)(images).shape == (2, 32, 50)
     zoomed_out = robustness.zoom_out(0.2)(images)
-    assert zoomed_out.shape == (2, 48, 60) and zoomed_out[:, 0].max() == 0  # black border
+    assert (
+        zoomed_out.shape == (2, 48, 60) and zoomed_out[:, 0].max() == 0
+    )  # black border
     # the wider view shows the original picture in its middle
     np.testing.assert_array_equal(robustness.wider(0.2)(images)[:, :, 5:55], images)
 
@@ -53,19 +55,34 @@ def test_earliest_split_holds_out_the_lowest_numbered_patients(robustness, kaggl
     train, test = robustness.earliest_split(data)
     assert test.size and train.size
     assert not set(data.groups[train]) & set(data.groups[test])
+
+    def numbers(idx, label):
+        groups = data.groups[idx][data.target[idx] == label]
+        return [robustness._patient_number(g) for g in groups]
+
     for label in (0, 1):
-        numbers = lambda idx: [robustness._patient_number(g)  # noqa: E731
-                               for g in data.groups[idx][data.target[idx] == label]]
-        assert max(numbers(test)) < min(numbers(train))
+        assert max(numbers(test, label)) < min(numbers(train, label))
 
 
 def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     out = tmp_path / "report" / "robustness"
     common = [sys.executable, str(SCRIPT), str(kaggle_root), "--out", str(out)]
     result = subprocess.run(
-        [*common, "--configs", "old,new", "--image-size", "16", "--epochs", "1",
-         "--fraction", "1"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            *common,
+            "--configs",
+            "old,new",
+            "--image-size",
+            "16",
+            "--epochs",
+            "1",
+            "--fraction",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.with_suffix(".json").read_text())["results"]
@@ -78,7 +95,8 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     assert "| sides padded 35% |" in markdown and "worst shift" in markdown
     assert out.with_suffix(".png").stat().st_size > 0
 
-    again = subprocess.run([*common, "--rescore"], capture_output=True, text=True,
-                           timeout=300, check=False)
+    again = subprocess.run(
+        [*common, "--rescore"], capture_output=True, text=True, timeout=300, check=False
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(out.with_suffix(".json").read_text())["results"] == report
