@@ -120,6 +120,8 @@ def test_evaluate_without_intervals(trained, kaggle_root, tmp_path, capsys):
     assert "| metric | value |" in table and "CI" not in table
 
 
+# the ROC curve of a single class is undefined, and scikit-learn says so
+@pytest.mark.filterwarnings("ignore:No negative samples in y_true")
 def test_undefined_metrics_are_null_in_metrics_json(trained, kaggle_root, tmp_path):
     # Only PNEUMONIA images: ROC-AUC and specificity are undefined. The file
     # must still be strict JSON (no NaN), with null where a metric has no value.
@@ -410,6 +412,13 @@ def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, c
     assert default == by_name == capsys.readouterr().out
 
 
+def _evaluate_val(model, root, report):
+    """``metrics.json`` of ``skpneumo evaluate`` on the val split, no intervals."""
+    argv = ["evaluate", "-m", str(model), str(root), "--split", "val"]
+    assert main([*argv, "--report", str(report), "--n-bootstraps", "0"]) == 0
+    return json.loads((report / "metrics.json").read_text())
+
+
 def test_labels_are_the_classifiers_predict_at_its_threshold(
     trained, kaggle_root, tmp_path, capsys
 ):
@@ -437,25 +446,7 @@ def test_labels_are_the_classifiers_predict_at_its_threshold(
     assert len(set(labels)) == 2
     assert f">= {threshold:g} (the classifier's threshold)" in captured.err
 
-    report = tmp_path / "report"
-    assert (
-        main(
-            [
-                "evaluate",
-                "-m",
-                str(tmp_path / "moved"),
-                str(kaggle_root),
-                "--split",
-                "val",
-                "--report",
-                str(report),
-                "--n-bootstraps",
-                "0",
-            ]
-        )
-        == 0
-    )
-    metrics = json.loads((report / "metrics.json").read_text())
+    metrics = _evaluate_val(tmp_path / "moved", kaggle_root, tmp_path / "report")
     assert metrics["tp"] + metrics["fp"] == labels.count("PNEUMONIA")
     assert metrics["threshold"] == threshold
 
@@ -486,25 +477,7 @@ def test_predict_labels_follow_a_saved_fixed_threshold(
     assert labels == expected and len(set(labels)) == 2
     assert f">= {threshold:g} (FixedThresholdClassifier)" in captured.err
 
-    report = tmp_path / "report"
-    assert (
-        main(
-            [
-                "evaluate",
-                "-m",
-                str(tmp_path / "fixed"),
-                str(kaggle_root),
-                "--split",
-                "val",
-                "--report",
-                str(report),
-                "--n-bootstraps",
-                "0",
-            ]
-        )
-        == 0
-    )
-    metrics = json.loads((report / "metrics.json").read_text())
+    metrics = _evaluate_val(tmp_path / "fixed", kaggle_root, tmp_path / "report")
     assert metrics["tp"] + metrics["fp"] == expected.count("PNEUMONIA")
     assert (
         metrics["decision_rule"]
