@@ -80,9 +80,10 @@ class ZoomOverSampler(BaseOverSampler):
 
     def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = np.asarray(X)
-        # validated as 4-D, returned in the caller's layout (3-D stays 3-D)
-        X = check_image_array(X).reshape(X.shape)
+        # validated as 4-D first (so that sparse or ragged input gets its own
+        # message), returned in the caller's layout (3-D stays 3-D)
+        images = check_image_array(X)
+        X = images[..., 0] if np.ndim(X) == 3 else images
         check_consistent_length(X, y)
         return X, y, binarize_y
 

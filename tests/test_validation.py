@@ -120,3 +120,14 @@ def test_wrong_number_of_dimensions(images, call, shape):
         + re.escape(f"got an array of shape {shape}"),
     ):
         call(np.zeros(shape), y)
+
+
+@ALL_THREE
+def test_sparse_input_is_refused_with_its_own_message(images, call):
+    # not as an "object array" after np.asarray has wrapped the matrix
+    import scipy.sparse as sp
+
+    X, y = images
+    table = sp.csr_matrix(X.reshape(len(X), -1).astype(float))
+    with pytest.raises(TypeError, match="sparse input is not supported"):
+        call(table, y)
