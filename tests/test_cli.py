@@ -94,26 +94,16 @@ def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
     assert "| bacteria | 2 |" in table and "| virus | 2 |" in table
 
 
+def _evaluate_val(model, root, report):
+    """``metrics.json`` of ``skpneumo evaluate`` on the val split, no intervals."""
+    argv = ["evaluate", "-m", str(model), str(root), "--split", "val"]
+    assert main([*argv, "--report", str(report), "--n-bootstraps", "0"]) == 0
+    return json.loads((report / "metrics.json").read_text())
+
+
 def test_evaluate_without_intervals(trained, kaggle_root, tmp_path, capsys):
     report = tmp_path / "report"
-    assert (
-        main(
-            [
-                "evaluate",
-                "--model",
-                str(trained),
-                str(kaggle_root),
-                "--split",
-                "val",
-                "--report",
-                str(report),
-                "--n-bootstraps",
-                "0",
-            ]
-        )
-        == 0
-    )
-    metrics = json.loads((report / "metrics.json").read_text())
+    metrics = _evaluate_val(trained, kaggle_root, report)
     assert metrics["n_bootstraps"] == 0 and "ci" not in metrics
     assert "ci" not in metrics["sensitivity_by_subtype"]["virus"]
     table = (report / "metrics.md").read_text()
@@ -412,13 +402,6 @@ def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, c
     assert default == by_name == capsys.readouterr().out
 
 
-def _evaluate_val(model, root, report):
-    """``metrics.json`` of ``skpneumo evaluate`` on the val split, no intervals."""
-    argv = ["evaluate", "-m", str(model), str(root), "--split", "val"]
-    assert main([*argv, "--report", str(report), "--n-bootstraps", "0"]) == 0
-    return json.loads((report / "metrics.json").read_text())
-
-
 def test_labels_are_the_classifiers_predict_at_its_threshold(
     trained, kaggle_root, tmp_path, capsys
 ):
@@ -505,24 +488,7 @@ def test_evaluate_a_manifest(trained, kaggle_root, tmp_path, capsys):
         == 0
     )
     from_manifest = json.loads((report / "metrics.json").read_text())
-    assert (
-        main(
-            [
-                "evaluate",
-                "-m",
-                str(trained),
-                str(kaggle_root),
-                "--split",
-                "val",
-                "--report",
-                str(report),
-                "--n-bootstraps",
-                "0",
-            ]
-        )
-        == 0
-    )
-    from_folder = json.loads((report / "metrics.json").read_text())
+    from_folder = _evaluate_val(trained, kaggle_root, report)
     assert from_manifest["split"] == "val.csv" and from_manifest["n_images"] == 8
     for key in ("tn", "fp", "fn", "tp", "roc_auc"):
         assert from_manifest[key] == from_folder[key], key
@@ -579,24 +545,7 @@ def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
         rf"Operating threshold {threshold:g} .* is ([0-9.]+) on the calibrated", out
     )
     report = tmp_path / "report"
-    assert (
-        main(
-            [
-                "evaluate",
-                "-m",
-                str(model),
-                str(kaggle_root),
-                "--split",
-                "val",
-                "--report",
-                str(report),
-                "--n-bootstraps",
-                "0",
-            ]
-        )
-        == 0
-    )
-    metrics = json.loads((report / "metrics.json").read_text())
+    metrics = _evaluate_val(model, kaggle_root, report)
     assert metrics["decision_rule"].startswith("calibrated P(pneumonia) >= ")
 
 
