@@ -63,6 +63,7 @@ from skpneumo.metrics import binary_report, threshold_for_sensitivity
 
 # The default of cb05231, before the shift work: no augmentation, 0.74.
 OLD = dict(
+    image_size=128,
     augmentation=0.0,
     intensity_augmentation=0.0,
     standardize=False,
@@ -73,6 +74,9 @@ OLD = dict(
 
 CONFIGS = {
     "old": OLD,
+    # the default of 8c398c8: the augmented recipe at 128 px, before the
+    # training-speed work moved it to 96 px
+    "augmented-128": dict(image_size=128),
     "new": {},
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
@@ -274,11 +278,14 @@ def keep_patients(data, indices, fraction, seed=0):
 
 
 def pipeline_for(name, image_size, epochs, seed):
+    """The configuration's pipeline; ``image_size`` and ``epochs`` of 0 keep its own."""
     params = dict(CONFIGS[name])
     if epochs:
         params["epochs"] = epochs
+    if image_size:
+        params["image_size"] = image_size
     sampler = params.pop("sampler", None)
-    pipe = make_pneumonia_pipeline(image_size=image_size, random_state=seed, **params)
+    pipe = make_pneumonia_pipeline(random_state=seed, **params)
     if sampler is not None:
         pipe.set_params(sampler=sampler)
     return pipe
@@ -482,6 +489,41 @@ def print_line(split, config, result):
     )
 
 
+def load_reusable(prefix, scale):
+    """A previous run's results and probabilities, if it ran at the same ``scale``."""
+    stored = json.loads(prefix.with_suffix(".json").read_text())
+    settings = stored["settings"]
+    differing = [k for k, v in scale.items() if settings.get(k) != v]
+    if differing:
+        raise SystemExit(
+            f"--reuse {prefix}: that run differs in {differing} "
+            f"({ {k: settings.get(k) for k in differing} }), so its results "
+            "cannot stand beside this run's"
+        )
+    probas = np.load(prefix.with_suffix(".npz"))
+    return stored["results"], {key: probas[key] for key in probas.files}
+
+
+def reusable(earlier, split, config, y):
+    """``(result, probabilities)`` of ``config`` on ``split`` from ``earlier``, or None.
+
+    Only when the configuration's parameters are still those it was run with
+    and the held-out labels are the same images' (the same split).
+    """
+    if earlier is None:
+        return None
+    results, probas = earlier
+    result = results.get(split, {}).get(config)
+    if (
+        result is None
+        or f"{split}/{config}" not in probas
+        or not np.array_equal(probas.get(f"{split}/y"), y)
+        or result["params"] != json.loads(json.dumps(CONFIGS[config]))
+    ):
+        return None
+    return result, probas[f"{split}/{config}"]
+
+
 def rescore_saved(out):
     """Re-score saved probabilities at each configuration's current threshold."""
     stored = json.loads(out.with_suffix(".json").read_text())
@@ -518,7 +560,12 @@ def main():
         help=f"comma-separated, from: {', '.join(CONFIGS)}",
     )
     parser.add_argument("--splits", default="grouped,earliest")
-    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=96,
+        help="image size of every configuration; 0 keeps each one's own",
+    )
     parser.add_argument(
         "--epochs",
         type=int,
@@ -533,6 +580,13 @@ def main():
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/robustness")
+    parser.add_argument(
+        "--reuse",
+        metavar="PREFIX",
+        help="take the probabilities of any configuration that PREFIX.npz/.json "
+        "already hold for the same split, settings and parameters instead of "
+        "fitting it again",
+    )
     parser.add_argument(
         "--rescore",
         action="store_true",
@@ -556,6 +610,13 @@ def main():
     print(f"decoded {len(X)} images in {time.perf_counter() - start:.0f} s", flush=True)
     y = data.target
 
+    scale = {
+        "image_size": args.image_size,
+        "epochs": args.epochs,
+        "fraction": args.fraction,
+        "seed": args.seed,
+    }
+    earlier = load_reusable(Path(args.reuse), scale) if args.reuse else None
     splitters = {"grouped": grouped_split, "earliest": earliest_split}
     results, saved = {}, {}
     for split in args.splits.split(","):
@@ -563,6 +624,12 @@ def main():
         train = keep_patients(data, train, args.fraction, seed=args.seed)
         results[split] = {}
         for config in configs:
+            reused = reusable(earlier, split, config, y[test])
+            if reused is not None:
+                results[split][config], saved[f"{split}/{config}"] = reused
+                saved[f"{split}/y"] = y[test]
+                print_line(split, config, results[split][config])
+                continue
             pipe = pipeline_for(config, args.image_size, args.epochs, args.seed)
             start = time.perf_counter()
             pipe.fit(X[train], y[train])
@@ -582,6 +649,7 @@ def main():
             print_line(split, config, results[split][config])
 
     settings = {
+        **scale,
         "command": " ".join(
             [
                 f"--configs {args.configs}",
@@ -593,7 +661,12 @@ def main():
             ]
         ),
         "describe": (
-            f"{args.image_size} px, "
+            (
+                f"{args.image_size} px"
+                if args.image_size
+                else "each configuration's size"
+            )
+            + ", "
             + (
                 f"{args.epochs} epochs"
                 if args.epochs

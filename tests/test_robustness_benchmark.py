@@ -100,3 +100,59 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(out.with_suffix(".json").read_text())["results"] == report
+
+    # a later run that reuses this one fits only what it lacks, and refuses a
+    # run at another scale, whose figures could not stand beside its own
+    later = tmp_path / "later" / "robustness"
+    scale = ["--image-size", "16", "--epochs", "1", "--fraction", "1"]
+    reused = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(kaggle_root),
+            "--out",
+            str(later),
+            "--configs",
+            "old,standardize",
+            *scale,
+            "--reuse",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert reused.returncode == 0, reused.stderr[-3000:]
+    later_report = json.loads(later.with_suffix(".json").read_text())["results"]
+    saved, later_saved = (
+        np.load(out.with_suffix(".npz")),
+        np.load(later.with_suffix(".npz")),
+    )
+    for split in report:
+        assert later_report[split]["old"] == report[split]["old"]
+        np.testing.assert_array_equal(
+            later_saved[f"{split}/old"], saved[f"{split}/old"]
+        )
+        assert "standardize" in later_report[split]
+    other_scale = subprocess.run(
+        [
+            *common[:3],
+            "--out",
+            str(tmp_path / "x"),
+            "--image-size",
+            "24",
+            "--epochs",
+            "1",
+            "--fraction",
+            "1",
+            "--reuse",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert other_scale.returncode != 0
+    assert "differs in ['image_size']" in other_scale.stderr
