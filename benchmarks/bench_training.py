@@ -2,9 +2,9 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/bench_training.py overhead [--images 1500] [--size 128] [--rounds 3]
+    python benchmarks/bench_training.py overhead [--images 1500] [--size 96] [--rounds 3]
     python benchmarks/bench_training.py memory   [--size 224] [--epochs 1]
-    python benchmarks/bench_training.py growth   [--out benchmarks]
+    python benchmarks/bench_training.py growth   [--size 96] [--out benchmarks]
 
 ``overhead``
     Times ``PneumoniaClassifier.fit`` against building the same network with
@@ -16,8 +16,8 @@ Usage (from the repository root)::
     process and reports its peak resident memory (target: at most 3 GB).
 ``growth``
     Fits the default pipeline for one epoch, each in a fresh child process,
-    on 1000, 2000, 4000 and 5216 images at 128 px, and on 2000 images at 64,
-    128 and 224 px; reports wall time and peak memory, fits a line through
+    on 1000, 2000, 4000 and 5216 images at the default 96 px, and on 2000
+    images at 64, 96, 128 and 224 px; reports wall time and peak memory, fits a line through
     each series, and plots both into ``bench_training_growth.png``.
 """
 
@@ -62,7 +62,21 @@ def overhead(args):
 
     def direct():
         keras.utils.set_random_seed(0)
-        model = build_cnn(X.shape[1:], seed=None)
+        # the classifier's own network settings, so both paths train one network
+        defaults = PneumoniaClassifier().get_params()
+        network = {
+            key: defaults[key]
+            for key in (
+                "n_blocks",
+                "filters",
+                "dropout",
+                "augmentation",
+                "intensity_augmentation",
+                "standardize",
+                "stem_stride",
+            )
+        }
+        model = build_cnn(X.shape[1:], seed=None, **network)
         model.compile(
             optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4),
             loss="binary_crossentropy",
@@ -162,9 +176,11 @@ def growth(args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    by_count = [(n, *_child(n, 128, 1)) for n in (1000, 2000, 4000, 5216)]
-    by_size = [(s, *_child(2000, s, 1)) for s in (64, 128, 224)]
-    result = {"by_count_128px": by_count, "by_size_2000_images": by_size}
+    size = args.size
+    sizes = sorted({64, size, 128, 224})
+    by_count = [(n, *_child(n, size, 1)) for n in (1000, 2000, 4000, 5216)]
+    by_size = [(s, *_child(2000, s, 1)) for s in sizes]
+    result = {f"by_count_{size}px": by_count, "by_size_2000_images": by_size}
 
     def linearity(xs, ys):
         slope, intercept = np.polyfit(xs, ys, 1)
@@ -178,7 +194,7 @@ def growth(args):
         "| images | size | fit seconds (1 epoch) | peak RSS (GB) |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {n} | 128 | {t:.1f} | {m / 1e9:.2f} |" for n, t, m in by_count]
+    lines += [f"| {n} | {size} | {t:.1f} | {m / 1e9:.2f} |" for n, t, m in by_count]
     lines += [f"| 2000 | {s} | {t:.1f} | {m / 1e9:.2f} |" for s, t, m in by_size]
     n, t, m = (np.array(v) for v in zip(*by_count, strict=True))
     slope_t, _, r2_t = linearity(n, t)
@@ -190,18 +206,21 @@ def growth(args):
         "",
         f"Time vs images: {slope_t * 1000:.1f} s per 1000 images, R² of a straight line "
         f"{r2_t:.3f}. Memory vs images: {slope_m * 1000:.3f} GB per 1000 images, R² {r2_m:.3f}.",
-        f"Time vs pixels per image (64², 128², 224²): R² of a straight line {r2_p:.3f}.",
+        f"Time vs pixels per image ({', '.join(f'{s}²' for s in sizes)}): "
+        f"R² of a straight line {r2_p:.3f}.",
     ]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].plot(n, t, "o-", label="fit seconds")
-    axes[0].set_xlabel("training images (128 px, 1 epoch)")
+    axes[0].set_xlabel(f"training images ({size} px, 1 epoch)")
     axes[0].set_ylabel("seconds")
     ax2 = axes[0].twinx()
     ax2.plot(n, m / 1e9, "s--", color="tab:red", label="peak RSS (GB)")
     ax2.set_ylabel("peak RSS (GB)")
     axes[0].set_title("growth with the number of images")
     axes[1].plot(pixels, ts, "o-", label="fit seconds")
-    axes[1].set_xlabel("pixels per image (64², 128², 224²; 2000 images)")
+    axes[1].set_xlabel(
+        f"pixels per image ({', '.join(f'{s}²' for s in sizes)}; 2000 images)"
+    )
     axes[1].set_ylabel("seconds")
     ax3 = axes[1].twinx()
     ax3.plot(pixels, ms / 1e9, "s--", color="tab:red")
@@ -219,12 +238,13 @@ def main():
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("overhead")
     p.add_argument("--images", type=int, default=1500)
-    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--size", type=int, default=96)
     p.add_argument("--rounds", type=int, default=3)
     p = sub.add_parser("memory")
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--epochs", type=int, default=1)
     p = sub.add_parser("growth")
+    p.add_argument("--size", type=int, default=96, help="the default image size")
     p.add_argument("--out", default=str(Path(__file__).parent))
     args = parser.parse_args()
     {"overhead": overhead, "memory": memory, "growth": growth}[args.what](args)

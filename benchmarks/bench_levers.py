@@ -1,0 +1,239 @@
+"""Training speed levers, side by side: which settings make a CPU epoch cheaper.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_levers.py [--images 1024] [--rounds 3] [--levers a,b,...]
+
+Each lever is one change to the default (96 px, TensorFlow, batch 32,
+float32, oneDNN kernels, glibc's malloc), against which the report gives its
+speed-up; the previous default (128 px) is one of them. Each runs in a child
+process of its own, since the backend, ``TF_ENABLE_ONEDNN_OPTS`` and
+``LD_PRELOAD`` must be set before TensorFlow loads. A child loads the same ``--images`` training X-rays,
+fits :class:`~skpneumo.PneumoniaClassifier` once on 64 of them to warm up
+(imports, first allocations), then times a one-epoch ``fit`` on the same 64
+and one on all of them. The difference of the two is the cost of training on
+the other images, without what every fit pays once (building the network,
+tracing or compiling its step): wall time, CPU time (user + system) and minor
+page faults.
+
+The children run in rounds, in a rotated order each round, and the report
+gives medians over rounds. Two figures per lever, because these 2-core
+virtual machines lose part of a core to their neighbours for tens of seconds
+at a time (the same configuration measured 100 and 209 images/s within five
+minutes): images per wall second, and images per CPU second, which such a
+loss barely moves. A lever is worth taking only if it wins on both.
+
+Levers that change the model (image size, batch size, the stem, the dtype)
+change what it learns; their quality is measured with ``quality.py`` and
+``robustness.py``, never here. Levers that change only how the same model
+runs (backend, XLA, kernels, allocator) keep it.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chest_xray"
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+# the new default's settings; each lever below changes one of them
+BASE = dict(size=96, batch_size=32, stem_stride=1, mixed_precision="float32")
+
+# name: (environment, classifier settings, how the model is fitted)
+LEVERS = {
+    "previous default: 128 px": ({}, dict(size=128), "wrapper"),
+    "new default: 96 px": ({}, {}, "wrapper"),
+    "112 px": ({}, dict(size=112), "wrapper"),
+    "batch 16": ({}, dict(batch_size=16), "wrapper"),
+    "batch 64": ({}, dict(batch_size=64), "wrapper"),
+    "strided first convolution": ({}, dict(stem_stride=2), "wrapper"),
+    "bfloat16 convolutions": ({}, dict(mixed_precision="mixed_bfloat16"), "wrapper"),
+    "JAX backend (XLA)": ({"KERAS_BACKEND": "jax"}, {}, "wrapper"),
+    "TensorFlow Eigen kernels (TF_ENABLE_ONEDNN_OPTS=0)": (
+        {"TF_ENABLE_ONEDNN_OPTS": "0"},
+        {},
+        "wrapper",
+    ),
+    "jemalloc (LD_PRELOAD)": ({"LD_PRELOAD": JEMALLOC}, {}, "wrapper"),
+    # XLA cannot compile TensorFlow's image-warping kernel, so these two pair
+    # the same network without augmentation, compiled and not
+    "no augmentation: plain model.fit": ({}, dict(jit=False), "keras"),
+    "no augmentation: plain model.fit with XLA": ({}, dict(jit=True), "keras"),
+}
+
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+SMALL = 64
+settings = json.loads(sys.argv[1])
+X = np.load(settings.pop("data"))
+y = np.load(settings.pop("labels"))
+how = settings.pop("how")
+size = settings.pop("size")
+from skpneumo import ImageLoader
+X = ImageLoader(image_size=size).fit_transform(X)
+
+if how == "wrapper":
+    from skpneumo import PneumoniaClassifier
+
+    def fit(X, y):
+        PneumoniaClassifier(epochs=1, random_state=0, **settings).fit(X, y)
+else:
+    import keras
+    from skpneumo import build_cnn
+
+    def fit(X, y):
+        model = build_cnn(X.shape[1:], standardize=True, seed=0)
+        model.compile(
+            optimizer="adamw", loss="binary_crossentropy", jit_compile=settings["jit"]
+        )
+        model.fit(X, y.astype("float32"), batch_size=32, epochs=1, verbose=0)
+
+def timed(n):
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    fit(X[:n], y[:n])
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_minflt - before.ru_minflt
+
+fit(X[:SMALL], y[:SMALL])  # warm-up: imports, first traces and allocations
+small, full = timed(SMALL), timed(len(X))
+# the difference leaves out what every fit pays once (building the network,
+# tracing or compiling the step), which is not a cost per image
+wall, cpu, faults = (b - a for a, b in zip(small, full))
+print("RESULT", json.dumps({"wall": wall, "cpu": cpu, "faults": faults}))
+"""
+
+
+def run_child(lever, data, labels, n_images):
+    env_extra, changes, how = LEVERS[lever]
+    if "LD_PRELOAD" in env_extra and not Path(env_extra["LD_PRELOAD"]).exists():
+        return None
+    settings = {**BASE, **changes, "how": how, "data": data, "labels": labels}
+    if how == "keras":
+        for key in ("batch_size", "stem_stride", "mixed_precision"):
+            settings.pop(key)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env_extra}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(settings)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"lever {lever!r} failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.split("RESULT", 1)[1])
+    result["images_per_s"] = (n_images - 64) / result["wall"]
+    result["images_per_cpu_s"] = (n_images - 64) / result["cpu"]
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", nargs="?", default=str(DATA))
+    parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--levers", help=f"comma-separated, from: {', '.join(LEVERS)}", default=None
+    )
+    parser.add_argument("--json", help="also write the raw results here")
+    args = parser.parse_args()
+    levers = args.levers.split(",") if args.levers else list(LEVERS)
+    unknown = [lever for lever in levers if lever not in LEVERS]
+    if unknown:
+        parser.error(f"unknown lever(s) {unknown}")
+
+    from skpneumo import ImageLoader
+    from skpneumo.datasets import load_chest_xray
+
+    data = load_chest_xray(args.data_dir, split="train")
+    rng = np.random.RandomState(0)
+    # in random order: the children warm up on the first 64, which must hold
+    # both classes (the folder order lists every NORMAL image first)
+    keep = rng.choice(len(data.paths), args.images, replace=False)
+    # decoded once, at the stored 224 px; each child resizes to its own size
+    X = ImageLoader(image_size=224, n_jobs=2).fit_transform(data.paths[keep])
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    flags = Path("/proc/cpuinfo").read_text()
+    extras = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16") if f" {f}" in flags]
+    print(
+        f"{args.images} training X-rays, 1 epoch per child after a warm-up, "
+        f"{args.rounds} rounds in rotated order; CPU: {cpu} "
+        f"({os.cpu_count()} cores; {', '.join(extras) or 'no AVX-512'})",
+        flush=True,
+    )
+    results = {lever: [] for lever in levers}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file, labels_file = f"{tmp}/X.npy", f"{tmp}/y.npy"
+        np.save(data_file, X)
+        np.save(labels_file, data.target[keep])
+        for r in range(args.rounds):
+            order = levers[r % len(levers) :] + levers[: r % len(levers)]
+            for lever in order:
+                result = run_child(lever, data_file, labels_file, args.images)
+                if result is not None:
+                    results[lever].append(result)
+                    print(
+                        f"  round {r + 1}: {lever:52s} "
+                        f"{result['images_per_s']:6.0f} img/s  "
+                        f"{result['images_per_cpu_s']:6.0f} img/CPU-s",
+                        flush=True,
+                    )
+
+    baseline = "new default: 96 px"
+    base = {
+        key: statistics.median(r[key] for r in results[baseline])
+        for key in ("images_per_s", "images_per_cpu_s")
+    }
+    print()
+    print(
+        "| lever | images/s | speed-up | images per CPU-s | speed-up (CPU) "
+        "| minor faults per image |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for lever in levers:
+        runs = results[lever]
+        if not runs:
+            print(f"| {lever} | not run: {LEVERS[lever][0]} missing | | | | |")
+            continue
+        speed = statistics.median(r["images_per_s"] for r in runs)
+        per_cpu = statistics.median(r["images_per_cpu_s"] for r in runs)
+        faults = statistics.median(r["faults"] for r in runs) / (args.images - 64)
+        print(
+            f"| {lever} | {speed:.0f} | {speed / base['images_per_s']:.2f}x "
+            f"| {per_cpu:.0f} | {per_cpu / base['images_per_cpu_s']:.2f}x "
+            f"| {faults:.0f} |"
+        )
+    pair = (
+        "no augmentation: plain model.fit",
+        "no augmentation: plain model.fit with XLA",
+    )
+    if all(results.get(name) for name in pair):
+        plain, xla = (
+            statistics.median(r["images_per_s"] for r in results[name]) for name in pair
+        )
+        print(
+            f"\nXLA on the CPU against the same network without it: {xla / plain:.2f}x"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
