@@ -3,7 +3,7 @@
 Run through ``benchmarks/gpu_check.sh``, which installs the carried wheels and
 sets ``KERAS_BACKEND=jax``. In one run it
 
-1. trains ``make_pneumonia_pipeline(random_state=0)`` (defaults: 128 px,
+1. trains ``make_pneumonia_pipeline(random_state=0)`` (defaults: 96 px,
    20 epochs, ``mixed_precision="auto"``) on the GPU on the packed training
    images (``benchmarks/pack_data.py``) less a patient-disjoint 20% held out,
    and prints the training images/s of epochs 2 to N (epoch 1 holds the XLA

@@ -5,7 +5,7 @@ Choose the operating point
 The network outputs P(pneumonia); ``predict`` calls an image PNEUMONIA when
 that probability is at least the classifier's ``threshold``.
 :func:`~skpneumo.make_pneumonia_pipeline` sets it to the operating point
-chosen for its default network (128 px, its default epochs and augmentation);
+chosen for its default network (96 px, its default epochs and augmentation);
 a network trained any other way has probabilities of its own and needs its
 own threshold. A screening tool must miss few cases, so the threshold should
 be chosen for a target sensitivity, then the specificity read off, on

@@ -11,6 +11,7 @@ import pytest
 from _helpers import TINY
 
 from skpneumo._cli import main
+from skpneumo._decision import DEFAULT_THRESHOLD
 
 TRAIN = ["--image-size", "16", "--epochs", "1", "--quiet"]
 
@@ -151,7 +152,8 @@ def test_predict_csv_and_json(trained, kaggle_root, capsys):
     lines = captured.out.strip().splitlines()
     # the rule that made the labels, from the model: the pipeline's threshold
     assert captured.err.strip() == (
-        "skpneumo predict: labels by P(pneumonia) >= 0.98 (the classifier's threshold)"
+        f"skpneumo predict: labels by P(pneumonia) >= {DEFAULT_THRESHOLD:g} "
+        "(the classifier's threshold)"
     )
     assert lines[0] == "path,p_pneumonia,label"
     assert len(lines) == 9
