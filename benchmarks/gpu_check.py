@@ -253,10 +253,10 @@ def parse(argv=None):
         help="tiny run on the CPU: 160 images, 32 px, 2 epochs",
     )
     parser.add_argument(
-        "--epochs", type=int, default=None, help="default: the pipeline's (15)"
+        "--epochs", type=int, default=None, help="default: the pipeline's (20)"
     )
     parser.add_argument(
-        "--image-size", type=int, default=None, help="default: the pipeline's (128)"
+        "--image-size", type=int, default=None, help="default: the pipeline's (96)"
     )
     parser.add_argument("--limit", type=int, default=None, help="use this many images")
     parser.add_argument(
