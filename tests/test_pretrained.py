@@ -36,6 +36,9 @@ def test_default_model_ships_small_and_with_its_digest():
         "threshold",
     ):
         assert params[key] == getattr(default, key), key
+    loader = meta["steps"]["loader"]["params"]
+    default_size = skpneumo.make_pneumonia_pipeline().get_params()["loader__image_size"]
+    assert loader["image_size"] == default_size
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["data"]["n_normal"] == 1341
     assert provenance["data"]["n_pneumonia"] == 3875
