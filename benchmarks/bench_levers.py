@@ -40,6 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_pretrained import cpu_name  # noqa: E402
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chest_xray"
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
@@ -193,19 +196,11 @@ def main():
     keep = rng.choice(len(data.paths), args.images, replace=False)
     # decoded once, at the stored 224 px; each child resizes to its own size
     X = ImageLoader(image_size=224, n_jobs=2).fit_transform(data.paths[keep])
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
     flags = Path("/proc/cpuinfo").read_text()
     extras = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16") if f" {f}" in flags]
     print(
         f"{args.images} training X-rays, 1 epoch per child after a warm-up, "
-        f"{args.rounds} rounds in rotated order; CPU: {cpu} "
+        f"{args.rounds} rounds in rotated order; CPU: {cpu_name()} "
         f"({os.cpu_count()} cores; {', '.join(extras) or 'no AVX-512'})",
         flush=True,
     )

@@ -22,6 +22,7 @@ Usage (from the repository root)::
 """
 
 import argparse
+import inspect
 import json
 import resource
 import statistics
@@ -62,19 +63,12 @@ def overhead(args):
 
     def direct():
         keras.utils.set_random_seed(0)
-        # the classifier's own network settings, so both paths train one network
-        defaults = PneumoniaClassifier().get_params()
+        # the classifier's own network settings (those of its parameters that
+        # build_cnn takes), so both paths train one network
         network = {
-            key: defaults[key]
-            for key in (
-                "n_blocks",
-                "filters",
-                "dropout",
-                "augmentation",
-                "intensity_augmentation",
-                "standardize",
-                "stem_stride",
-            )
+            key: value
+            for key, value in PneumoniaClassifier().get_params().items()
+            if key in inspect.signature(build_cnn).parameters
         }
         model = build_cnn(X.shape[1:], seed=None, **network)
         model.compile(

@@ -623,29 +623,27 @@ def main():
         train, test = splitters[split](data)
         train = keep_patients(data, train, args.fraction, seed=args.seed)
         results[split] = {}
+        saved[f"{split}/y"] = y[test]
         for config in configs:
             reused = reusable(earlier, split, config, y[test])
             if reused is not None:
                 results[split][config], saved[f"{split}/{config}"] = reused
-                saved[f"{split}/y"] = y[test]
-                print_line(split, config, results[split][config])
-                continue
-            pipe = pipeline_for(config, args.image_size, args.epochs, args.seed)
-            start = time.perf_counter()
-            pipe.fit(X[train], y[train])
-            seconds = time.perf_counter() - start
-            threshold = pipe.named_steps["classifier"].threshold
-            probas = predict_shifts(pipe, X[test])
-            saved[f"{split}/{config}"] = np.stack(list(probas.values()))
-            saved[f"{split}/y"] = y[test]
-            results[split][config] = {
-                "params": CONFIGS[config],
-                "fit_seconds": seconds,
-                "n_train": int(train.size),
-                "n_test": int(test.size),
-                "n_test_normal": int(np.sum(y[test] == 0)),
-            }
-            results[split][config].update(rescore(y[test], probas, threshold))
+            else:
+                pipe = pipeline_for(config, args.image_size, args.epochs, args.seed)
+                start = time.perf_counter()
+                pipe.fit(X[train], y[train])
+                seconds = time.perf_counter() - start
+                threshold = pipe.named_steps["classifier"].threshold
+                probas = predict_shifts(pipe, X[test])
+                saved[f"{split}/{config}"] = np.stack(list(probas.values()))
+                results[split][config] = {
+                    "params": CONFIGS[config],
+                    "fit_seconds": seconds,
+                    "n_train": int(train.size),
+                    "n_test": int(test.size),
+                    "n_test_normal": int(np.sum(y[test] == 0)),
+                }
+                results[split][config].update(rescore(y[test], probas, threshold))
             print_line(split, config, results[split][config])
 
     settings = {

@@ -43,7 +43,8 @@ DEFAULT_OUTPUT = (
 )
 
 
-def _cpu_name():
+def cpu_name():
+    """The processor's model name, as ``lscpu`` gives it."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -115,7 +116,7 @@ def main(argv=None):
             "scikit-learn": sklearn.__version__,
             "python": platform.python_version(),
         },
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "n_cpus": os.cpu_count(),
         "fit_wall_seconds": round(wall, 1),
     }
