@@ -21,7 +21,10 @@ gives medians over rounds. Two figures per lever, because these 2-core
 virtual machines lose part of a core to their neighbours for tens of seconds
 at a time (the same configuration measured 100 and 209 images/s within five
 minutes): images per wall second, and images per CPU second, which such a
-loss barely moves. A lever is worth taking only if it wins on both.
+loss barely moves. A lever is worth taking only if it wins on both. The
+report also gives the machine's two-core capacity before and after the
+rounds: busy loops pinned to each core, alone and together (2.0 means two
+full cores; near 1.0 the two virtual cores shared one physical core).
 
 Levers that change the model (image size, batch size, the stem, the dtype)
 change what it learns; their quality is measured with ``quality.py`` and
@@ -54,6 +57,7 @@ LEVERS = {
     "previous default: 128 px": ({}, dict(size=128), "wrapper"),
     "new default: 96 px": ({}, {}, "wrapper"),
     "112 px": ({}, dict(size=112), "wrapper"),
+    "80 px": ({}, dict(size=80), "wrapper"),
     "batch 16": ({}, dict(batch_size=16), "wrapper"),
     "batch 64": ({}, dict(batch_size=64), "wrapper"),
     "strided first convolution": ({}, dict(stem_stride=2), "wrapper"),
@@ -65,6 +69,16 @@ LEVERS = {
         "wrapper",
     ),
     "jemalloc (LD_PRELOAD)": ({"LD_PRELOAD": JEMALLOC}, {}, "wrapper"),
+    "one inter-op thread (TF_NUM_INTEROP_THREADS=1)": (
+        {"TF_NUM_INTEROP_THREADS": "1"},
+        {},
+        "wrapper",
+    ),
+    "two intra-op threads and one inter-op thread": (
+        {"TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "2"},
+        {},
+        "wrapper",
+    ),
     # XLA cannot compile TensorFlow's image-warping kernel, so these two pair
     # the same network without augmentation, compiled and not
     "no augmentation: plain model.fit": ({}, dict(jit=False), "keras"),
@@ -147,6 +161,40 @@ print("RESULT", json.dumps({"wall": wall, "cpu": cpu, "faults": faults}))
 """
 
 
+SPIN = r"""
+import os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+start, x = time.perf_counter(), 0
+for i in range(30_000_000):
+    x += i
+print(time.perf_counter() - start)
+"""
+
+
+def parallel_capacity():
+    """How many of two cores the machine gives now, from about 1 to 2.
+
+    A busy loop pinned to each of the first two cores, first one at a time,
+    then both at once: 2 means the cores ran side by side at full speed, 1
+    that they shared one physical core (a virtual machine's neighbours can
+    cause that for tens of seconds at a time), so a wall time measured then
+    counts half the machine. None on a machine with one core.
+    """
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    if len(cpus) < 2:
+        return None
+
+    def spin(cpu):
+        return subprocess.Popen(
+            [sys.executable, "-c", SPIN, str(cpu)], stdout=subprocess.PIPE, text=True
+        )
+
+    alone = [float(spin(cpu).communicate()[0]) for cpu in cpus]
+    both = [spin(cpu) for cpu in cpus]
+    together = [float(proc.communicate()[0]) for proc in both]
+    return 2 * statistics.mean(alone) / max(together)
+
+
 def run_child(lever, data, labels, n_images, small):
     env_extra, changes, how = LEVERS[lever]
     if "LD_PRELOAD" in env_extra and not Path(env_extra["LD_PRELOAD"]).exists():
@@ -206,6 +254,7 @@ def main():
     )
     small = min(64, args.images // 2)
     results = {lever: [] for lever in levers}
+    capacity = [parallel_capacity()]
     with tempfile.TemporaryDirectory() as tmp:
         data_file, labels_file = f"{tmp}/X.npy", f"{tmp}/y.npy"
         np.save(data_file, X)
@@ -223,6 +272,13 @@ def main():
                         flush=True,
                     )
 
+    capacity.append(parallel_capacity())
+    if None not in capacity:
+        print(
+            "two-core capacity (busy loops pinned to each core, alone against "
+            f"together; 2.0 = two full cores): {capacity[0]:.2f} before the "
+            f"rounds, {capacity[1]:.2f} after"
+        )
     baseline = "new default: 96 px"
     base = {
         key: statistics.median(r[key] for r in results[baseline])
