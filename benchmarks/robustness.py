@@ -78,6 +78,13 @@ CONFIGS = {
     # training-speed work moved it to 96 px
     "augmented-128": dict(image_size=128, threshold=0.98),
     "new": {},
+    # training-speed levers on the new default (#11): fewer epochs, fewer pixels
+    "new-15-epochs": dict(epochs=15),
+    "new-80px": dict(image_size=80),
+    # a wider zoom range, for the zoom-in weak spot (+-45% instead of +-30%)
+    "new-augmentation-1.5": dict(augmentation=1.5),
+    # black margins in training, for the black-border weak spot
+    "new+border": dict(border_augmentation=1.0),
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
     "standardize": dict(OLD, standardize=True),

@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 from ._backend import allow_jit
-from ._layers import RandomGamma, Standardization
+from ._layers import RandomBorder, RandomGamma, Standardization
 
 
 def _glorot(seed, offset):
@@ -24,7 +24,7 @@ def _glorot(seed, offset):
 def _offset(seed, k):
     """A distinct seed per random layer: one shared seed would make them draw alike.
 
-    Initializers use offsets 0 to ``n_blocks``; augmentation layers 101 to 106.
+    Initializers use offsets 0 to ``n_blocks``; augmentation layers 101 to 107.
     """
     return None if seed is None else seed + k
 
@@ -37,6 +37,7 @@ def build_cnn(
     dropout=0.3,
     augmentation=0.0,
     intensity_augmentation=0.0,
+    border_augmentation=0.0,
     standardize=False,
     stem_stride=1,
     seed=None,
@@ -81,6 +82,11 @@ def build_cnn(
     intensity_augmentation : float, default=0.0
         Strength of the grey-level augmentation; 0 disables it. At 1.0:
         brightness +-20% of the range, contrast +-30%, gamma 1/1.5 to 1.5.
+    border_augmentation : float, default=0.0
+        Strength of the black-border augmentation; 0 disables it. At 1.0 half
+        of the images get a black margin on each side, each up to 15% of the
+        image's size (as a collimated or letter-boxed X-ray shows), after the
+        geometric augmentation.
     standardize : bool, default=False
         Give each image mean 0 and standard deviation 1 (its own statistics)
         before the convolutions, which removes linear exposure differences.
@@ -129,6 +135,13 @@ def build_cnn(
             seed=_offset(seed, 103),
             dtype="float32",
             name="rotate",
+        )(x)
+    if border_augmentation > 0:
+        x = RandomBorder(
+            min(0.15 * border_augmentation, 0.45),
+            seed=_offset(seed, 107),
+            dtype="float32",
+            name="border",
         )(x)
     if intensity_augmentation > 0:
         x = layers.RandomBrightness(

@@ -77,3 +77,72 @@ class Standardization(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@keras.saving.register_keras_serializable(package="skpneumo")
+class RandomBorder(layers.Layer):
+    """Black out a random margin on each side of some images, in training only.
+
+    X-rays from another site often carry black borders: a collimated beam, a
+    detector larger than the film, a picture shrunk onto a black canvas. The
+    Kaggle training images have none, so a network never learns to look past
+    them. With probability ``rate`` an image gets a black margin of its own
+    width on each side, drawn uniformly from 0 to ``factor`` of its height
+    (top and bottom) or width (left and right); the other images pass
+    unchanged. Outside training the layer returns its input unchanged.
+
+    Parameters
+    ----------
+    factor : float
+        Largest margin, as a fraction of the image's size; 0 disables the
+        layer.
+    rate : float, default=0.5
+        Share of the images that get a border.
+    seed : int or None, default=None
+        Seed of the layer's random draws.
+    **kwargs : dict
+        Passed to :class:`keras.layers.Layer` (``name``, ``dtype``).
+    """
+
+    def __init__(self, factor, rate=0.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, inputs, training=False):
+        if not training or self.factor == 0 or self.rate == 0:
+            return inputs
+        height, width = inputs.shape[1], inputs.shape[2]
+        batch = ops.shape(inputs)[0]
+        dtype = self.compute_dtype
+        # top, bottom, left, right margins, zero where an image keeps its frame
+        margins = keras.random.uniform(
+            (batch, 4), maxval=self.factor, dtype=dtype, seed=self.seed_generator
+        )
+        chosen = keras.random.uniform((batch, 1), dtype=dtype, seed=self.seed_generator)
+        margins = margins * ops.cast(chosen < self.rate, dtype)
+        # pixel centres on the 0-1 scale of each axis
+        rows = (ops.arange(height, dtype=dtype) + 0.5) / height
+        cols = (ops.arange(width, dtype=dtype) + 0.5) / width
+        keep_rows = ops.logical_and(
+            rows[None, :] >= margins[:, 0:1], rows[None, :] <= 1.0 - margins[:, 1:2]
+        )
+        keep_cols = ops.logical_and(
+            cols[None, :] >= margins[:, 2:3], cols[None, :] <= 1.0 - margins[:, 3:4]
+        )
+        keep = ops.logical_and(keep_rows[:, :, None], keep_cols[:, None, :])
+        return inputs * ops.cast(keep, dtype)[:, :, :, None]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "factor": self.factor,
+            "rate": self.rate,
+            "seed": self.seed,
+        }

@@ -19,6 +19,7 @@ def make_pneumonia_pipeline(
     dropout=0.3,
     augmentation=1.0,
     intensity_augmentation=1.0,
+    border_augmentation=0.0,
     standardize=True,
     stem_stride=1,
     learning_rate=1e-3,
@@ -63,6 +64,8 @@ def make_pneumonia_pipeline(
         Strength of the geometric augmentation; see :class:`PneumoniaClassifier`.
     intensity_augmentation : float, default=1.0
         Strength of the grey-level augmentation; see :class:`PneumoniaClassifier`.
+    border_augmentation : float, default=0.0
+        Strength of the black-border augmentation; see :class:`PneumoniaClassifier`.
     standardize : bool, default=True
         Standardise each image inside the network; see
         :class:`PneumoniaClassifier`.
@@ -150,6 +153,7 @@ def make_pneumonia_pipeline(
                     dropout=dropout,
                     augmentation=augmentation,
                     intensity_augmentation=intensity_augmentation,
+                    border_augmentation=border_augmentation,
                     standardize=standardize,
                     stem_stride=stem_stride,
                     learning_rate=learning_rate,

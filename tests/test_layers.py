@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from skpneumo import PneumoniaClassifier, build_cnn, load_model, save_model
-from skpneumo._layers import RandomGamma, Standardization
+from skpneumo._layers import RandomBorder, RandomGamma, Standardization
 
 AUGMENTATION_LAYERS = ["zoom", "shift", "rotate", "brightness", "contrast", "gamma"]
 # every invariance option on (explicitly, whatever the defaults), a tiny network
 AUGMENTED = dict(
     augmentation=1.0,
     intensity_augmentation=1.0,
+    border_augmentation=1.0,
     standardize=True,
     n_blocks=1,
     filters=4,
@@ -94,6 +95,42 @@ def test_random_gamma_keeps_black_and_white(images):
     assert mid.max() - mid.min() > 0.1
 
 
+def test_random_border_blacks_out_a_frame_of_some_images_in_training_only():
+    layer = build_cnn(
+        (40, 50, 1), border_augmentation=1.0, n_blocks=1, filters=4, seed=0
+    ).get_layer("border")
+    white = np.ones((200, 40, 50, 1), dtype="float32")
+    out = keras.ops.convert_to_numpy(layer(white, training=True))[..., 0]
+    np.testing.assert_array_equal(layer(white, training=False), white)
+    framed = (out == 0).any(axis=(1, 2))
+    # about half the images get a border (rate 0.5), the others pass unchanged
+    assert 0.35 < framed.mean() < 0.65, framed.mean()
+    np.testing.assert_array_equal(out[~framed], 1.0)
+    for image in out[framed]:
+        rows, cols = np.nonzero(image)
+        top, bottom = rows.min(), 39 - rows.max()
+        left, right = cols.min(), 49 - cols.max()
+        # black outside one rectangle, untouched inside it ...
+        inside = image[top : 40 - bottom, left : 50 - right]
+        np.testing.assert_array_equal(inside, 1.0)
+        assert (image == 0).sum() == image.size - inside.size
+        # ... whose margins are at most 15% of the height or width
+        assert max(top, bottom) <= 0.15 * 40 + 1 and max(left, right) <= 0.15 * 50 + 1
+    # the four margins are drawn independently
+    tops = [np.nonzero(image)[0].min() for image in out[framed]]
+    lefts = [np.nonzero(image)[1].min() for image in out[framed]]
+    assert len(set(tops)) > 3 and len(set(lefts)) > 3
+
+
+def test_random_border_is_off_at_zero():
+    white = np.ones((4, 8, 8, 1), dtype="float32")
+    for layer in (RandomBorder(0.0, seed=0), RandomBorder(0.3, rate=0.0, seed=0)):
+        np.testing.assert_array_equal(layer(white, training=True), white)
+    assert "border" not in [
+        layer.name for layer in build_cnn((8, 8, 1), n_blocks=1, filters=4).layers
+    ]
+
+
 def test_standardization_removes_linear_exposure_changes(images):
     layer = Standardization()
     reference = keras.ops.convert_to_numpy(layer(images))
@@ -129,6 +166,6 @@ def test_augmented_model_saves_and_loads(tmp_path, image_batch):
     save_model(pipe, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
     np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
-    assert (
-        loaded.named_steps["classifier"].get_params()["intensity_augmentation"] == 1.0
-    )
+    params = loaded.named_steps["classifier"].get_params()
+    assert params["intensity_augmentation"] == 1.0
+    assert params["border_augmentation"] == 1.0
