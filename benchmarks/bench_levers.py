@@ -61,6 +61,16 @@ LEVERS = {
     "batch 16": ({}, dict(batch_size=16), "wrapper"),
     "batch 64": ({}, dict(batch_size=64), "wrapper"),
     "strided first convolution": ({}, dict(stem_stride=2), "wrapper"),
+    # what the default was before #11's third round: each block normalised
+    # before pooling, and three warps (Keras' RandomZoom, RandomTranslation
+    # and RandomRotation) where one RandomAffine now draws the same views
+    "previous block order: pool after normalisation": (
+        {},
+        dict(pool_first=False),
+        "wrapper",
+    ),
+    "previous augmentation: three warps": ({}, dict(warps=3), "wrapper"),
+    "previous default: both": ({}, dict(pool_first=False, warps=3), "wrapper"),
     "bfloat16 convolutions": ({}, dict(mixed_precision="mixed_bfloat16"), "wrapper"),
     "JAX backend (XLA)": ({"KERAS_BACKEND": "jax"}, {}, "wrapper"),
     "TensorFlow Eigen kernels (TF_ENABLE_ONEDNN_OPTS=0)": (
@@ -102,6 +112,29 @@ X = np.load(settings.pop("data"))
 y = np.load(settings.pop("labels"))
 how = settings.pop("how")
 size = settings.pop("size")
+if settings.pop("warps", 1) == 3:
+    import keras
+    from skpneumo import _architectures
+
+    def three_warps(zoom, shift, rotation, fill_mode, seed, dtype, name):
+        seeds = [None if seed is None else seed + k for k in range(3)]
+        return keras.Sequential(
+            [
+                keras.layers.RandomZoom(
+                    (-zoom, zoom), (-zoom, zoom), fill_mode=fill_mode,
+                    seed=seeds[0], dtype=dtype,
+                ),
+                keras.layers.RandomTranslation(
+                    shift, shift, fill_mode=fill_mode, seed=seeds[1], dtype=dtype
+                ),
+                keras.layers.RandomRotation(
+                    rotation, fill_mode=fill_mode, seed=seeds[2], dtype=dtype
+                ),
+            ],
+            name=name,
+        )
+
+    _architectures.RandomAffine = three_warps
 from skpneumo import ImageLoader
 X = ImageLoader(image_size=size).fit_transform(X)
 
@@ -202,8 +235,8 @@ def run_child(lever, data, labels, n_images, small):
     settings = {**BASE, **changes, "how": how, "data": data, "labels": labels}
     settings["small"] = small
     if how == "keras":
-        for key in ("batch_size", "stem_stride", "mixed_precision"):
-            settings.pop(key)
+        for key in ("batch_size", "stem_stride", "mixed_precision", "pool_first"):
+            settings.pop(key, None)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env_extra}
     out = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(settings)],

@@ -9,7 +9,13 @@ import keras
 from keras import layers
 
 from ._backend import allow_jit
-from ._layers import RandomBorder, RandomGamma, Standardization
+from ._layers import (
+    RandomAffine,
+    RandomBlur,
+    RandomBorder,
+    RandomGamma,
+    Standardization,
+)
 
 
 def _glorot(seed, offset):
@@ -24,7 +30,7 @@ def _glorot(seed, offset):
 def _offset(seed, k):
     """A distinct seed per random layer: one shared seed would make them draw alike.
 
-    Initializers use offsets 0 to ``n_blocks``; augmentation layers 101 to 107.
+    Initializers use offsets 0 to ``n_blocks``; augmentation layers 101 to 108.
     """
     return None if seed is None else seed + k
 
@@ -38,8 +44,10 @@ def build_cnn(
     augmentation=0.0,
     intensity_augmentation=0.0,
     border_augmentation=0.0,
+    blur_augmentation=0.0,
     standardize=False,
     stem_stride=1,
+    pool_first=False,
     seed=None,
     dtype=None,
 ):
@@ -87,6 +95,10 @@ def build_cnn(
         of the images get a black margin on each side, each up to 15% of the
         image's size (as a collimated or letter-boxed X-ray shows), after the
         geometric augmentation.
+    blur_augmentation : float, default=0.0
+        Strength of the blur augmentation; 0 disables it. At 1.0 half of the
+        images are blurred by a Gaussian of up to 1.5 pixels (standard
+        deviation), as a lower-resolution scan or an enlarged small file is.
     standardize : bool, default=False
         Give each image mean 0 and standard deviation 1 (its own statistics)
         before the convolutions, which removes linear exposure differences.
@@ -94,6 +106,14 @@ def build_cnn(
         Stride of the first convolution. With 2, the first block convolves
         with stride 2 and skips its pooling: the same output size for about a
         quarter of that block's work and memory traffic.
+    pool_first : bool, default=False
+        Max-pool each block's convolution output before its batch
+        normalisation and ReLU instead of after them. Max pooling commutes
+        with any increasing map, so with positive normalisation scales both
+        orders compute the same function in ``predict``; in training the
+        normalisation's batch statistics come from the pooled values. The
+        normalisation and the ReLU then run on a quarter of the pixels, which
+        in the first block (16 full-size feature maps) is most of its cost.
     seed : int or None, default=None
         Seed of the weight initialisation and of the random layers. With an
         int the network draws nothing from global random generators.
@@ -112,29 +132,14 @@ def build_cnn(
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255.0, dtype="float32", name="rescale")(inputs)
     if augmentation > 0:
-        zoom = min(0.3 * augmentation, 0.9)
-        x = layers.RandomZoom(
-            height_factor=(-zoom, zoom),
-            width_factor=(-zoom, zoom),
+        x = RandomAffine(
+            zoom=min(0.3 * augmentation, 0.9),
+            shift=0.05 * augmentation,
+            rotation=0.02 * augmentation,
             fill_mode="reflect",
             seed=_offset(seed, 101),
             dtype="float32",
-            name="zoom",
-        )(x)
-        x = layers.RandomTranslation(
-            0.05 * augmentation,
-            0.05 * augmentation,
-            fill_mode="reflect",
-            seed=_offset(seed, 102),
-            dtype="float32",
-            name="shift",
-        )(x)
-        x = layers.RandomRotation(
-            0.02 * augmentation,
-            fill_mode="reflect",
-            seed=_offset(seed, 103),
-            dtype="float32",
-            name="rotate",
+            name="view",
         )(x)
     if border_augmentation > 0:
         x = RandomBorder(
@@ -142,6 +147,13 @@ def build_cnn(
             seed=_offset(seed, 107),
             dtype="float32",
             name="border",
+        )(x)
+    if blur_augmentation > 0:
+        x = RandomBlur(
+            1.5 * blur_augmentation,
+            seed=_offset(seed, 108),
+            dtype="float32",
+            name="blur",
         )(x)
     if intensity_augmentation > 0:
         x = layers.RandomBrightness(
@@ -178,9 +190,14 @@ def build_cnn(
             dtype=dtype,
             name=f"block{i}_conv",
         )(x)
+        pool = not strided
+        if pool and pool_first:
+            x = layers.MaxPooling2D(
+                2, padding="same", dtype=dtype, name=f"block{i}_pool"
+            )(x)
         x = layers.BatchNormalization(momentum=0.9, dtype=dtype, name=f"block{i}_bn")(x)
         x = layers.Activation("relu", dtype=dtype, name=f"block{i}_relu")(x)
-        if not strided:
+        if pool and not pool_first:
             x = layers.MaxPooling2D(
                 2, padding="same", dtype=dtype, name=f"block{i}_pool"
             )(x)

@@ -25,6 +25,16 @@ def name():
     return keras.backend.backend()
 
 
+def xla_can_warp():
+    """Whether XLA can compile image warping on the Keras backend in use.
+
+    TensorFlow's warping kernel (ImageProjectiveTransformV3) has no XLA
+    version, so a TensorFlow model that warps images in training must not be
+    compiled; JAX's warp is plain ``jax.numpy`` and compiles.
+    """
+    return name() != "tensorflow"
+
+
 def import_keras_quietly():
     """Import Keras (and its backend) with the C++ start-up log silenced.
 

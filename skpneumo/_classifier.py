@@ -75,12 +75,23 @@ class PneumoniaClassifier(KerasClassifier):
         network blind to black borders, but on the shift benchmark it cost
         more than it gained (zoomed-in views fared worse), so it is off by
         default. See :func:`skpneumo.build_cnn`.
+    blur_augmentation : float, default=0.0
+        Strength of the blur augmentation; 0 disables it. At 1.0 half of the
+        images are blurred by up to 1.5 pixels (a Gaussian's standard
+        deviation), as a lower-resolution scan is. See
+        :func:`skpneumo.build_cnn`.
     standardize : bool, default=True
         Standardise each image to mean 0 and standard deviation 1 inside the
         network, which removes linear exposure differences.
     stem_stride : int, default=1
         Stride of the first convolution; 2 makes the first block about four
         times cheaper for the same output size.
+    pool_first : bool, default=False
+        Max-pool each block's convolution output before its batch
+        normalisation and ReLU instead of after them. The two compute the same
+        function wherever the normalisation's scale is positive (max pooling
+        commutes with increasing maps), but normalisation and ReLU then run on
+        a quarter of the pixels. See :func:`skpneumo.build_cnn`.
     learning_rate : float, default=1e-3
         Peak learning rate of AdamW.
     weight_decay : float, default=1e-4
@@ -187,8 +198,10 @@ class PneumoniaClassifier(KerasClassifier):
         "augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "intensity_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "border_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
+        "blur_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "standardize": ["boolean"],
         "stem_stride": [Interval(numbers.Integral, 1, None, closed="left")],
+        "pool_first": ["boolean"],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
@@ -218,8 +231,10 @@ class PneumoniaClassifier(KerasClassifier):
         augmentation=1.0,
         intensity_augmentation=1.0,
         border_augmentation=0.0,
+        blur_augmentation=0.0,
         standardize=True,
         stem_stride=1,
+        pool_first=False,
         learning_rate=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -241,8 +256,10 @@ class PneumoniaClassifier(KerasClassifier):
         self.augmentation = augmentation
         self.intensity_augmentation = intensity_augmentation
         self.border_augmentation = border_augmentation
+        self.blur_augmentation = blur_augmentation
         self.standardize = standardize
         self.stem_stride = stem_stride
+        self.pool_first = pool_first
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -396,8 +413,10 @@ class PneumoniaClassifier(KerasClassifier):
             augmentation=self.augmentation,
             intensity_augmentation=self.intensity_augmentation,
             border_augmentation=self.border_augmentation,
+            blur_augmentation=self.blur_augmentation,
             standardize=self.standardize,
             stem_stride=self.stem_stride,
+            pool_first=self.pool_first,
             seed=self._seed,
             dtype=self.dtype_policy_,
         )

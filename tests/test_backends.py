@@ -253,7 +253,7 @@ def test_mixed_precision_builds_and_fits(image_batch, mixed_precision):
     model = clf.model_
     assert clf.dtype_policy_ == mixed_precision
     assert model.get_layer("block1_conv").compute_dtype == compute
-    assert model.get_layer("rotate").compute_dtype == "float32"  # warps in float32
+    assert model.get_layer("view").compute_dtype == "float32"  # warps in float32
     assert model.get_layer("pneumonia").compute_dtype == "float32"
     assert model.output.dtype == "float32"
     assert {v.dtype for v in model.weights} == {"float32"}

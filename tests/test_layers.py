@@ -5,14 +5,21 @@ import numpy as np
 import pytest
 
 from skpneumo import PneumoniaClassifier, build_cnn, load_model, save_model
-from skpneumo._layers import RandomBorder, RandomGamma, Standardization
+from skpneumo._layers import (
+    RandomAffine,
+    RandomBlur,
+    RandomBorder,
+    RandomGamma,
+    Standardization,
+)
 
-AUGMENTATION_LAYERS = ["zoom", "shift", "rotate", "brightness", "contrast", "gamma"]
+AUGMENTATION_LAYERS = ["view", "brightness", "contrast", "gamma"]
 # every invariance option on (explicitly, whatever the defaults), a tiny network
 AUGMENTED = dict(
     augmentation=1.0,
     intensity_augmentation=1.0,
     border_augmentation=1.0,
+    blur_augmentation=1.0,
     standardize=True,
     n_blocks=1,
     filters=4,
@@ -56,12 +63,106 @@ def test_geometric_augmentation_changes_the_aspect_ratio(augmented_network):
     square = np.zeros((64, 48, 48, 1), dtype="float32")
     square[:, 16:32, 16:32] = 1.0
     zoomed = keras.ops.convert_to_numpy(
-        augmented_network.get_layer("zoom")(square, training=True)
+        augmented_network.get_layer("view")(square, training=True)
     )[..., 0]
     rows = (zoomed[:, :, 24] > 0.5).sum(axis=1)  # the square's height, centre column
     cols = (zoomed[:, 24, :] > 0.5).sum(axis=1)  # its width, centre row
     aspect = rows / np.maximum(cols, 1)
     assert aspect.min() < 0.85 and aspect.max() > 1.15, aspect
+
+
+def _square(n_images, size, side):
+    """``n_images`` black images with a white centred square of ``side`` pixels."""
+    images = np.zeros((n_images, size, size, 1), dtype="float32")
+    start = (size - side) // 2
+    images[:, start : start + side, start : start + side] = 1.0
+    return images
+
+
+def _extent(images, axis):
+    """Height (axis 1) or width (axis 2) of the white area through the centre."""
+    centre = images.shape[1] // 2
+    line = images[:, :, centre, 0] if axis == 1 else images[:, centre, :, 0]
+    return (line > 0.5).sum(axis=1)
+
+
+def test_random_affine_without_changes_is_the_identity(images):
+    out = RandomAffine(seed=0)(images, training=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out), images, atol=1e-6)
+
+
+def test_random_affine_draws_the_zoom_range_of_random_zoom():
+    """Height and width change independently, each by a factor in [0.7, 1.3]."""
+    square = _square(400, 64, 24)
+    out = keras.ops.convert_to_numpy(
+        RandomAffine(zoom=0.3, seed=0)(square, training=True)
+    )
+    heights, widths = _extent(out, 1), _extent(out, 2)
+    # a field of view 1.3 times as high shows the square 24 / 1.3 = 18.5 high
+    for extent in (heights, widths):
+        assert extent.min() >= 24 / 1.3 - 1.5 and extent.max() <= 24 / 0.7 + 1.5
+        assert extent.min() < 20 and extent.max() > 32
+    assert abs(np.corrcoef(heights, widths)[0, 1]) < 0.2
+
+
+def test_random_affine_scale_zooms_in_about_the_centre():
+    square = _square(50, 64, 16)
+    out = keras.ops.convert_to_numpy(
+        RandomAffine(scale=(0.5, 0.8), seed=0)(square, training=True)
+    )
+    heights, widths = _extent(out, 1), _extent(out, 2)
+    # one factor for both axes: the square stays square, and grows
+    assert np.abs(heights - widths).max() <= 1
+    assert heights.min() >= 16 / 0.8 - 1.5 and heights.max() <= 16 / 0.5 + 1.5
+    assert heights.max() - heights.min() >= 6
+    # about the centre: the centre pixel stays inside the square
+    assert (out[:, 32, 32, 0] > 0.5).all()
+
+
+def test_random_affine_shifts_and_rotates_within_its_bounds():
+    square = _square(200, 64, 16)
+    shifted = keras.ops.convert_to_numpy(
+        RandomAffine(shift=0.1, seed=0)(square, training=True)
+    )[..., 0]
+    centres = np.array([np.argwhere(image > 0.5).mean(axis=0) for image in shifted])
+    moves = centres - 31.5
+    assert np.abs(moves).max() <= 0.1 * 64 + 1 and np.abs(moves).max() > 3
+    bar = np.zeros((200, 64, 64, 1), dtype="float32")
+    bar[:, 31:33, 8:56] = 1.0  # a horizontal bar through the centre
+    turned = keras.ops.convert_to_numpy(
+        RandomAffine(rotation=0.05, seed=0)(bar, training=True)
+    )[..., 0]
+    # the bar's end rises or falls by 24 * tan(angle), angle up to 18 degrees
+    rises = np.array(
+        [np.argwhere(image[:, 50:54] > 0.5)[:, 0].mean() - 31.5 for image in turned]
+    )
+    assert np.abs(rises).max() <= 24 * np.tan(2 * np.pi * 0.05) + 1.5
+    assert np.abs(rises).max() > 4 and (rises > 1).any() and (rises < -1).any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [(dict(zoom=1.0), "zoom must"), (dict(scale=(0.9, 0.8)), "scale must")],
+)
+def test_random_affine_rejects_bad_ranges(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RandomAffine(**kwargs)
+
+
+def test_pool_first_computes_the_same_network_in_predict(images):
+    """Max pooling commutes with batch normalisation (positive scale) and ReLU."""
+    after = build_cnn((32, 32, 1), n_blocks=3, filters=4, seed=0)
+    first = build_cnn((32, 32, 1), n_blocks=3, filters=4, pool_first=True, seed=0)
+    rng = np.random.RandomState(0)
+    weights = [w + rng.uniform(0.1, 0.5, w.shape) for w in after.get_weights()]
+    after.set_weights(weights)  # positive scales and non-trivial statistics
+    first.set_weights(weights)
+    np.testing.assert_allclose(
+        first.predict(images, verbose=0), after.predict(images, verbose=0), rtol=1e-4
+    )
+    # ... with normalisation and ReLU on a quarter of the pixels
+    assert first.get_layer("block0_bn").output.shape[1:3] == (16, 16)
+    assert after.get_layer("block0_bn").output.shape[1:3] == (32, 32)
 
 
 def test_augmented_classifier_predicts_deterministically(image_batch):
@@ -135,6 +236,44 @@ def test_random_border_is_off_at_zero():
     ]
 
 
+def test_random_blur_blurs_some_images_by_up_to_sigma_in_training_only():
+    layer = build_cnn(
+        (33, 33, 1), blur_augmentation=1.0, n_blocks=1, filters=4, seed=0
+    ).get_layer("blur")
+    dots = np.zeros((200, 33, 33, 1), dtype="float32")
+    dots[:, 16, 16] = 1.0
+    out = keras.ops.convert_to_numpy(layer(dots, training=True))[..., 0]
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(dots, training=False)), dots
+    )
+    blurred = np.abs(out - dots[..., 0]).max(axis=(1, 2)) > 1e-6
+    # about half the images are blurred (rate 0.5), the others pass unchanged
+    assert 0.35 < blurred.mean() < 0.65, blurred.mean()
+    np.testing.assert_array_equal(out[~blurred], dots[~blurred, ..., 0])
+    # a blur keeps the dot's total and spreads it by at most 1.5 pixels
+    np.testing.assert_allclose(out.sum(axis=(1, 2)), 1.0, rtol=1e-4)
+    offsets = np.arange(33) - 16
+    spread = np.sqrt((out[blurred].sum(axis=1) * offsets**2).sum(axis=1))
+    assert spread.max() <= 1.5 + 1e-3 and spread.min() < 0.5
+    assert spread.max() - spread.min() > 0.8  # by random amounts
+    flat = np.full((8, 12, 12, 1), 0.4, dtype="float32")  # nothing to blur
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(RandomBlur(1.5, rate=1.0, seed=0)(flat, training=True)),
+        flat,
+        rtol=1e-5,
+    )
+
+
+def test_random_blur_is_off_at_zero(images):
+    for layer in (RandomBlur(0.0, seed=0), RandomBlur(1.5, rate=0.0, seed=0)):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(layer(images, training=True)), images
+        )
+    assert "blur" not in [
+        layer.name for layer in build_cnn((8, 8, 1), n_blocks=1, filters=4).layers
+    ]
+
+
 def test_standardization_removes_linear_exposure_changes(images):
     layer = Standardization()
     reference = keras.ops.convert_to_numpy(layer(images))
@@ -173,3 +312,4 @@ def test_augmented_model_saves_and_loads(tmp_path, image_batch):
     params = loaded.named_steps["classifier"].get_params()
     assert params["intensity_augmentation"] == 1.0
     assert params["border_augmentation"] == 1.0
+    assert params["blur_augmentation"] == 1.0
