@@ -68,6 +68,8 @@ OLD = dict(
     intensity_augmentation=0.0,
     standardize=False,
     stem_stride=1,
+    pool_first=False,
+    blur_augmentation=0.0,
     epochs=15,
     threshold=0.74,
 )
@@ -76,15 +78,27 @@ CONFIGS = {
     "old": OLD,
     # the default of 8c398c8: the augmented recipe at 128 px, before the
     # training-speed work moved it to 96 px
-    "augmented-128": dict(image_size=128, threshold=0.98),
+    "augmented-128": dict(
+        image_size=128, pool_first=False, blur_augmentation=0.0, threshold=0.98
+    ),
+    # the default of f289573, before #11's third round: normalised before
+    # pooling, no blur (its three warps now drawn by one RandomAffine)
+    "previous": dict(pool_first=False, blur_augmentation=0.0, threshold=0.93),
     "new": {},
-    # training-speed levers on the new default (#11): fewer epochs, fewer pixels
+    # each ranked against the default of its day (see the ranking files):
+    # training-speed levers (#11): fewer epochs, fewer pixels
     "new-15-epochs": dict(epochs=15),
     "new-80px": dict(image_size=80),
     # a wider zoom range, for the zoom-in weak spot (+-45% instead of +-30%)
     "new-augmentation-1.5": dict(augmentation=1.5),
     # black margins in training, for the black-border weak spot
     "new+border": dict(border_augmentation=1.0),
+    # the two steps from "previous" to today's default, as ranked (the
+    # ranking named "previous" "new"): first each block pools before it
+    # normalises (#11), then blur in training for the sensitivity that step
+    # lost on lower-resolution images (#10)
+    "new+pool-first": dict(blur_augmentation=0.0, threshold=0.93),
+    "new+pool-first+blur": dict(threshold=0.93),
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
     "standardize": dict(OLD, standardize=True),

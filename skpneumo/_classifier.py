@@ -75,7 +75,7 @@ class PneumoniaClassifier(KerasClassifier):
         network blind to black borders, but on the shift benchmark it cost
         more than it gained (zoomed-in views fared worse), so it is off by
         default. See :func:`skpneumo.build_cnn`.
-    blur_augmentation : float, default=0.0
+    blur_augmentation : float, default=1.0
         Strength of the blur augmentation; 0 disables it. At 1.0 half of the
         images are blurred by up to 1.5 pixels (a Gaussian's standard
         deviation), as a lower-resolution scan is. See
@@ -86,7 +86,7 @@ class PneumoniaClassifier(KerasClassifier):
     stem_stride : int, default=1
         Stride of the first convolution; 2 makes the first block about four
         times cheaper for the same output size.
-    pool_first : bool, default=False
+    pool_first : bool, default=True
         Max-pool each block's convolution output before its batch
         normalisation and ReLU instead of after them. The two compute the same
         function wherever the normalisation's scale is positive (max pooling
@@ -231,10 +231,10 @@ class PneumoniaClassifier(KerasClassifier):
         augmentation=1.0,
         intensity_augmentation=1.0,
         border_augmentation=0.0,
-        blur_augmentation=0.0,
+        blur_augmentation=1.0,
         standardize=True,
         stem_stride=1,
-        pool_first=False,
+        pool_first=True,
         learning_rate=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",

@@ -20,10 +20,10 @@ def make_pneumonia_pipeline(
     augmentation=1.0,
     intensity_augmentation=1.0,
     border_augmentation=0.0,
-    blur_augmentation=0.0,
+    blur_augmentation=1.0,
     standardize=True,
     stem_stride=1,
-    pool_first=False,
+    pool_first=True,
     learning_rate=1e-3,
     epochs=20,
     batch_size=32,
@@ -68,14 +68,14 @@ def make_pneumonia_pipeline(
         Strength of the grey-level augmentation; see :class:`PneumoniaClassifier`.
     border_augmentation : float, default=0.0
         Strength of the black-border augmentation; see :class:`PneumoniaClassifier`.
-    blur_augmentation : float, default=0.0
+    blur_augmentation : float, default=1.0
         Strength of the blur augmentation; see :class:`PneumoniaClassifier`.
     standardize : bool, default=True
         Standardise each image inside the network; see
         :class:`PneumoniaClassifier`.
     stem_stride : int, default=1
         Stride of the first convolution; see :class:`PneumoniaClassifier`.
-    pool_first : bool, default=False
+    pool_first : bool, default=True
         Pool before normalising in each block; see :class:`PneumoniaClassifier`.
     learning_rate : float, default=1e-3
         Peak learning rate of AdamW; see :class:`PneumoniaClassifier`.
