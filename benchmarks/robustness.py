@@ -415,6 +415,20 @@ def markdown(results, settings):
         f"Settings: {settings['describe']}.",
         "",
     ]
+    reused = sorted(
+        {
+            c
+            for by_config in results.values()
+            for c, r in by_config.items()
+            if r.get("reused")
+        }
+    )
+    if reused:
+        lines += [
+            f"Taken from an earlier run at the same settings (`--reuse`), fitted by "
+            f"the code of its day with the same parameters: {', '.join(reused)}.",
+            "",
+        ]
     for split, by_config in results.items():
         configs = list(by_config)
         first = by_config[configs[0]]
@@ -648,7 +662,9 @@ def main():
         for config in configs:
             reused = reusable(earlier, split, config, y[test])
             if reused is not None:
-                results[split][config], saved[f"{split}/{config}"] = reused
+                result, saved[f"{split}/{config}"] = reused
+                # fitted by an earlier version of the code, with these params
+                results[split][config] = dict(result, reused=True)
             else:
                 pipe = pipeline_for(config, args.image_size, args.epochs, args.seed)
                 start = time.perf_counter()
