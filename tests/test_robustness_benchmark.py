@@ -130,11 +130,14 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
         np.load(later.with_suffix(".npz")),
     )
     for split in report:
-        assert later_report[split]["old"] == report[split]["old"]
+        # the same figures, marked as taken from the earlier run
+        assert later_report[split]["old"] == dict(report[split]["old"], reused=True)
+        assert "reused" not in later_report[split]["standardize"]
         np.testing.assert_array_equal(
             later_saved[f"{split}/old"], saved[f"{split}/old"]
         )
-        assert "standardize" in later_report[split]
+    assert "(`--reuse`)" in later.with_suffix(".md").read_text()
+    assert "(`--reuse`)" not in markdown
     other_scale = subprocess.run(
         [
             *common[:3],
