@@ -265,24 +265,34 @@ class RandomAffine(layers.Layer):
         }
 
 
-def _gaussian_taps(sigma):
+def _gaussian_taps(sigma, limit=None):
+    """Normalised Gaussian taps, at most ``limit`` either side of the centre."""
     radius = max(1, math.ceil(3 * sigma))
+    if limit is not None:
+        radius = max(0, min(radius, limit))
     taps = [math.exp(-0.5 * (k / sigma) ** 2) for k in range(-radius, radius + 1)]
     return [t / sum(taps) for t in taps]
 
 
 def _blur(images, sigma):
-    """Separable Gaussian blur with reflected borders, one channel at a time."""
-    taps = _gaussian_taps(sigma)
-    radius = len(taps) // 2
+    """Separable Gaussian blur with reflected borders, one channel at a time.
+
+    Reflection needs fewer taps either side than the image has pixels, so on
+    a very small image the kernel is cut there (and renormalised).
+    """
     channels = images.shape[-1]
-    kernel = ops.convert_to_tensor(taps, dtype=images.dtype)
     for axis in (1, 2):
+        size = images.shape[axis]
+        taps = _gaussian_taps(sigma, None if size is None else size - 1)
+        radius = len(taps) // 2
+        if radius == 0:
+            continue
         padding = [[0, 0]] * 4
         padding[axis] = [radius, radius]
         padded = ops.pad(images, padding, mode="reflect")
         shape = (len(taps), 1) if axis == 1 else (1, len(taps))
-        depthwise = ops.tile(ops.reshape(kernel, (*shape, 1, 1)), (1, 1, channels, 1))
+        kernel = ops.reshape(ops.convert_to_tensor(taps, dtype=images.dtype), shape)
+        depthwise = ops.tile(kernel[:, :, None, None], (1, 1, channels, 1))
         images = ops.depthwise_conv(padded, depthwise, padding="valid")
     return images
 

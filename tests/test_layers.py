@@ -119,6 +119,23 @@ def test_random_affine_scale_zooms_in_about_the_centre():
     assert (out[:, 32, 32, 0] > 0.5).all()
 
 
+def test_crop_augmentation_zooms_in_without_the_other_warps():
+    layer = build_cnn(
+        (64, 64, 1), crop_augmentation=1.0, n_blocks=1, filters=4, seed=0
+    ).get_layer("view")
+    square = _square(100, 64, 16)
+    out = keras.ops.convert_to_numpy(layer(square, training=True))
+    heights, widths = _extent(out, 1), _extent(out, 2)
+    # a field of view 0.75 to 1 times as large: the square grows up to 16 / 0.75,
+    # keeps its aspect and never shrinks
+    assert np.abs(heights - widths).max() <= 1
+    assert heights.min() >= 15 and heights.max() <= 16 / 0.75 + 1.5
+    assert heights.max() >= 19
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(square, training=False)), square
+    )
+
+
 def test_random_affine_shifts_and_rotates_within_its_bounds():
     square = _square(200, 64, 16)
     shifted = keras.ops.convert_to_numpy(
@@ -258,10 +275,26 @@ def test_random_blur_blurs_some_images_by_up_to_sigma_in_training_only():
     assert spread.max() - spread.min() > 0.8  # by random amounts
     flat = np.full((8, 12, 12, 1), 0.4, dtype="float32")  # nothing to blur
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(RandomBlur(1.5, rate=1.0, seed=0)(flat, training=True)),
+        keras.ops.convert_to_numpy(
+            RandomBlur(1.5, rate=1.0, seed=0)(flat, training=True)
+        ),
         flat,
         rtol=1e-5,
     )
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (5, 4)])
+def test_random_blur_works_on_images_smaller_than_its_kernel(shape):
+    """Reflection needs fewer taps than pixels: the kernel is cut to fit."""
+    rng = np.random.RandomState(0)
+    images = rng.uniform(size=(6, *shape, 2)).astype("float32")
+    out = keras.ops.convert_to_numpy(
+        RandomBlur(1.5, rate=1.0, seed=0)(images, training=True)
+    )
+    assert out.shape == images.shape and np.isfinite(out).all()
+    # a blur is a weighted mean of each channel's pixels
+    assert (out.min(axis=(1, 2)) >= images.min(axis=(1, 2)) - 1e-6).all()
+    assert (out.max(axis=(1, 2)) <= images.max(axis=(1, 2)) + 1e-6).all()
 
 
 def test_random_blur_is_off_at_zero(images):
