@@ -99,6 +99,8 @@ CONFIGS = {
     # lost on lower-resolution images (#10)
     "new+pool-first": dict(blur_augmentation=0.0, threshold=0.93),
     "new+pool-first+blur": dict(threshold=0.93),
+    # random crops in training, for the zoomed-in weak spot (#10)
+    "new+crop": dict(crop_augmentation=1.0, threshold=0.93),
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
     "standardize": dict(OLD, standardize=True),

@@ -45,6 +45,7 @@ def build_cnn(
     intensity_augmentation=0.0,
     border_augmentation=0.0,
     blur_augmentation=0.0,
+    crop_augmentation=0.0,
     standardize=False,
     stem_stride=1,
     pool_first=False,
@@ -95,6 +96,11 @@ def build_cnn(
         of the images get a black margin on each side, each up to 15% of the
         image's size (as a collimated or letter-boxed X-ray shows), after the
         geometric augmentation.
+    crop_augmentation : float, default=0.0
+        Strength of the crop augmentation; 0 disables it. At 1.0 each image's
+        field of view is also shrunk by a factor drawn from 0.75 to 1, the
+        same for its height and width: a zoom into a random crop, as a
+        narrower X-ray shows.
     blur_augmentation : float, default=0.0
         Strength of the blur augmentation; 0 disables it. At 1.0 half of the
         images are blurred by a Gaussian of up to 1.5 pixels (standard
@@ -131,9 +137,10 @@ def build_cnn(
     """
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = layers.Rescaling(1.0 / 255.0, dtype="float32", name="rescale")(inputs)
-    if augmentation > 0:
+    if augmentation > 0 or crop_augmentation > 0:
         x = RandomAffine(
             zoom=min(0.3 * augmentation, 0.9),
+            scale=(1.0 - min(0.25 * crop_augmentation, 0.9), 1.0),
             shift=0.05 * augmentation,
             rotation=0.02 * augmentation,
             fill_mode="reflect",

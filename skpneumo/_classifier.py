@@ -80,6 +80,10 @@ class PneumoniaClassifier(KerasClassifier):
         images are blurred by up to 1.5 pixels (a Gaussian's standard
         deviation), as a lower-resolution scan is. See
         :func:`skpneumo.build_cnn`.
+    crop_augmentation : float, default=0.0
+        Strength of the crop augmentation; 0 disables it. At 1.0 the field of
+        view also shrinks by a common factor from 0.75 to 1 (a zoom into a
+        random crop). See :func:`skpneumo.build_cnn`.
     standardize : bool, default=True
         Standardise each image to mean 0 and standard deviation 1 inside the
         network, which removes linear exposure differences.
@@ -199,6 +203,7 @@ class PneumoniaClassifier(KerasClassifier):
         "intensity_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "border_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "blur_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
+        "crop_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "standardize": ["boolean"],
         "stem_stride": [Interval(numbers.Integral, 1, None, closed="left")],
         "pool_first": ["boolean"],
@@ -232,6 +237,7 @@ class PneumoniaClassifier(KerasClassifier):
         intensity_augmentation=1.0,
         border_augmentation=0.0,
         blur_augmentation=1.0,
+        crop_augmentation=0.0,
         standardize=True,
         stem_stride=1,
         pool_first=True,
@@ -257,6 +263,7 @@ class PneumoniaClassifier(KerasClassifier):
         self.intensity_augmentation = intensity_augmentation
         self.border_augmentation = border_augmentation
         self.blur_augmentation = blur_augmentation
+        self.crop_augmentation = crop_augmentation
         self.standardize = standardize
         self.stem_stride = stem_stride
         self.pool_first = pool_first
@@ -414,6 +421,7 @@ class PneumoniaClassifier(KerasClassifier):
             intensity_augmentation=self.intensity_augmentation,
             border_augmentation=self.border_augmentation,
             blur_augmentation=self.blur_augmentation,
+            crop_augmentation=self.crop_augmentation,
             standardize=self.standardize,
             stem_stride=self.stem_stride,
             pool_first=self.pool_first,

@@ -21,6 +21,7 @@ def make_pneumonia_pipeline(
     intensity_augmentation=1.0,
     border_augmentation=0.0,
     blur_augmentation=1.0,
+    crop_augmentation=0.0,
     standardize=True,
     stem_stride=1,
     pool_first=True,
@@ -70,6 +71,8 @@ def make_pneumonia_pipeline(
         Strength of the black-border augmentation; see :class:`PneumoniaClassifier`.
     blur_augmentation : float, default=1.0
         Strength of the blur augmentation; see :class:`PneumoniaClassifier`.
+    crop_augmentation : float, default=0.0
+        Strength of the crop augmentation; see :class:`PneumoniaClassifier`.
     standardize : bool, default=True
         Standardise each image inside the network; see
         :class:`PneumoniaClassifier`.
@@ -158,6 +161,7 @@ def make_pneumonia_pipeline(
                     intensity_augmentation=intensity_augmentation,
                     border_augmentation=border_augmentation,
                     blur_augmentation=blur_augmentation,
+                    crop_augmentation=crop_augmentation,
                     standardize=standardize,
                     stem_stride=stem_stride,
                     pool_first=pool_first,
