@@ -96,15 +96,15 @@ def build_cnn(
         of the images get a black margin on each side, each up to 15% of the
         image's size (as a collimated or letter-boxed X-ray shows), after the
         geometric augmentation.
+    blur_augmentation : float, default=0.0
+        Strength of the blur augmentation; 0 disables it. At 1.0 half of the
+        images are blurred by a Gaussian of up to 1.5 pixels (standard
+        deviation), as a lower-resolution scan or an enlarged small file is.
     crop_augmentation : float, default=0.0
         Strength of the crop augmentation; 0 disables it. At 1.0 each image's
         field of view is also shrunk by a factor drawn from 0.75 to 1, the
         same for its height and width: a zoom into a random crop, as a
         narrower X-ray shows.
-    blur_augmentation : float, default=0.0
-        Strength of the blur augmentation; 0 disables it. At 1.0 half of the
-        images are blurred by a Gaussian of up to 1.5 pixels (standard
-        deviation), as a lower-resolution scan or an enlarged small file is.
     standardize : bool, default=False
         Give each image mean 0 and standard deviation 1 (its own statistics)
         before the convolutions, which removes linear exposure differences.

@@ -150,7 +150,9 @@ def allow_jit(model):
     for the whole model. Their JAX implementation is plain ``jax.numpy`` and
     compiles, but without this every JAX training step would run operation by
     operation. This marks them as compilable on JAX; other backends are left
-    as they are.
+    as they are. skpneumo's own ``RandomAffine``, which networks built today
+    use in their place, says so itself (:func:`xla_can_warp`); the Keras
+    layers remain in models saved before it.
     """
     if name() == "jax":
         from keras import layers
