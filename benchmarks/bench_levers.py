@@ -116,7 +116,8 @@ if settings.pop("warps", 1) == 3:
     import keras
     from skpneumo import _architectures
 
-    def three_warps(zoom, shift, rotation, fill_mode, seed, dtype, name):
+    def three_warps(zoom, scale, shift, rotation, fill_mode, seed, dtype, name):
+        assert tuple(scale) == (1.0, 1.0), "Keras' three warps have no common zoom"
         seeds = [None if seed is None else seed + k for k in range(3)]
         return keras.Sequential(
             [
