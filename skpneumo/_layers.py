@@ -211,7 +211,8 @@ class RandomAffine(layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
-        # Keras' "auto" compiles a model only if each of its layers can be
+        # jit_compile="auto" compiles a model only if each of its layers says
+        # it can be compiled, which depends on the backend's warping kernel
         self.supports_jit = xla_can_warp()
 
     def _uniform(self, shape, low, high):
