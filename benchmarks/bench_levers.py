@@ -62,15 +62,21 @@ LEVERS = {
     "batch 64": ({}, dict(batch_size=64), "wrapper"),
     "strided first convolution": ({}, dict(stem_stride=2), "wrapper"),
     # what the default was before #11's third round: each block normalised
-    # before pooling, and three warps (Keras' RandomZoom, RandomTranslation
-    # and RandomRotation) where one RandomAffine now draws the same views
+    # before pooling, three warps (Keras' RandomZoom, RandomTranslation and
+    # RandomRotation) where one RandomAffine now draws the same views, and no
+    # blur
     "previous block order: pool after normalisation": (
         {},
         dict(pool_first=False),
         "wrapper",
     ),
     "previous augmentation: three warps": ({}, dict(warps=3), "wrapper"),
-    "previous default: both": ({}, dict(pool_first=False, warps=3), "wrapper"),
+    "no blur (blur_augmentation=0)": ({}, dict(blur_augmentation=0.0), "wrapper"),
+    "previous default: all three (f289573)": (
+        {},
+        dict(pool_first=False, warps=3, blur_augmentation=0.0),
+        "wrapper",
+    ),
     "bfloat16 convolutions": ({}, dict(mixed_precision="mixed_bfloat16"), "wrapper"),
     "JAX backend (XLA)": ({"KERAS_BACKEND": "jax"}, {}, "wrapper"),
     "TensorFlow Eigen kernels (TF_ENABLE_ONEDNN_OPTS=0)": (
