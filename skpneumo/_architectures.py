@@ -197,17 +197,17 @@ def build_cnn(
             dtype=dtype,
             name=f"block{i}_conv",
         )(x)
-        pool = not strided
-        if pool and pool_first:
-            x = layers.MaxPooling2D(
+        pool = None
+        if not strided:
+            pool = layers.MaxPooling2D(
                 2, padding="same", dtype=dtype, name=f"block{i}_pool"
-            )(x)
+            )
+        if pool is not None and pool_first:
+            x = pool(x)
         x = layers.BatchNormalization(momentum=0.9, dtype=dtype, name=f"block{i}_bn")(x)
         x = layers.Activation("relu", dtype=dtype, name=f"block{i}_relu")(x)
-        if pool and not pool_first:
-            x = layers.MaxPooling2D(
-                2, padding="same", dtype=dtype, name=f"block{i}_pool"
-            )(x)
+        if pool is not None and not pool_first:
+            x = pool(x)
     x = layers.GlobalAveragePooling2D(dtype=dtype, name="pool")(x)
     x = layers.Dropout(dropout, seed=seed, dtype=dtype, name="dropout")(x)
     outputs = layers.Dense(
