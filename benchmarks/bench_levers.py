@@ -242,8 +242,8 @@ def run_child(lever, data, labels, n_images, small):
     settings = {**BASE, **changes, "how": how, "data": data, "labels": labels}
     settings["small"] = small
     if how == "keras":
-        for key in ("batch_size", "stem_stride", "mixed_precision", "pool_first"):
-            settings.pop(key, None)
+        for key in ("batch_size", "stem_stride", "mixed_precision"):
+            settings.pop(key)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env_extra}
     out = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(settings)],

@@ -81,8 +81,34 @@ class Standardization(layers.Layer):
         return input_shape
 
 
+class _RandomShare(layers.Layer):
+    """Base of the layers that change a random share (``rate``) of the images.
+
+    It holds what they share: the rate, the seed and its generator, the draw
+    of which images change, and the configuration of both.
+    """
+
+    def __init__(self, rate=0.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def _chosen(self, shape, dtype):
+        """1 for each image drawn to change, else 0; ``shape`` starts with the batch."""
+        draws = keras.random.uniform(shape, dtype=dtype, seed=self.seed_generator)
+        return ops.cast(draws < self.rate, dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
 @keras.saving.register_keras_serializable(package="skpneumo")
-class RandomBorder(layers.Layer):
+class RandomBorder(_RandomShare):
     """Black out a random margin on each side of some images, in training only.
 
     X-rays from another site often carry black borders: a collimated beam, a
@@ -107,12 +133,8 @@ class RandomBorder(layers.Layer):
     """
 
     def __init__(self, factor, rate=0.5, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(rate=rate, seed=seed, **kwargs)
         self.factor = float(factor)
-        self.rate = float(rate)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
 
     def call(self, inputs, training=False):
         if not training or self.factor == 0 or self.rate == 0:
@@ -124,8 +146,7 @@ class RandomBorder(layers.Layer):
         margins = keras.random.uniform(
             (batch, 4), maxval=self.factor, dtype=dtype, seed=self.seed_generator
         )
-        chosen = keras.random.uniform((batch, 1), dtype=dtype, seed=self.seed_generator)
-        margins = margins * ops.cast(chosen < self.rate, dtype)
+        margins = margins * self._chosen((batch, 1), dtype)
         # pixel centres on the 0-1 scale of each axis
         rows = (ops.arange(height, dtype=dtype) + 0.5) / height
         cols = (ops.arange(width, dtype=dtype) + 0.5) / width
@@ -138,16 +159,8 @@ class RandomBorder(layers.Layer):
         keep = ops.logical_and(keep_rows[:, :, None], keep_cols[:, None, :])
         return inputs * ops.cast(keep, dtype)[:, :, :, None]
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "factor": self.factor,
-            "rate": self.rate,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "factor": self.factor}
 
 
 @keras.saving.register_keras_serializable(package="skpneumo")
@@ -299,7 +312,7 @@ def _blur(images, sigma):
 
 
 @keras.saving.register_keras_serializable(package="skpneumo")
-class RandomBlur(layers.Layer):
+class RandomBlur(_RandomShare):
     """Blur some images by a random amount, in training only.
 
     An X-ray scanned at a lower resolution, or enlarged from a small file,
@@ -326,12 +339,8 @@ class RandomBlur(layers.Layer):
     """
 
     def __init__(self, sigma, rate=0.5, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(rate=rate, seed=seed, **kwargs)
         self.sigma = float(sigma)
-        self.rate = float(rate)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
 
     def call(self, inputs, training=False):
         if not training or self.sigma == 0 or self.rate == 0:
@@ -345,21 +354,10 @@ class RandomBlur(layers.Layer):
         amount = keras.random.uniform(
             (batch, 1, 1, 1), maxval=2.0, dtype=dtype, seed=self.seed_generator
         )
-        chosen = keras.random.uniform(
-            (batch, 1, 1, 1), dtype=dtype, seed=self.seed_generator
-        )
-        amount = amount * ops.cast(chosen < self.rate, dtype)
+        amount = amount * self._chosen((batch, 1, 1, 1), dtype)
         first = ops.minimum(amount, 1.0)
         second = ops.maximum(amount - 1.0, 0.0)
         return inputs + first * (half - inputs) + second * (full - half)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "sigma": self.sigma,
-            "rate": self.rate,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "sigma": self.sigma}
