@@ -14,6 +14,7 @@ from ._layers import (
     RandomBlur,
     RandomBorder,
     RandomGamma,
+    Smoothing,
     Standardization,
 )
 
@@ -47,6 +48,7 @@ def build_cnn(
     blur_augmentation=0.0,
     crop_augmentation=0.0,
     standardize=False,
+    smoothing=0.0,
     stem_stride=1,
     pool_first=False,
     seed=None,
@@ -108,6 +110,12 @@ def build_cnn(
     standardize : bool, default=False
         Give each image mean 0 and standard deviation 1 (its own statistics)
         before the convolutions, which removes linear exposure differences.
+    smoothing : float, default=0.0
+        Standard deviation, in pixels, of a fixed Gaussian blur of every
+        image, in training and in ``predict`` alike, after the augmentation
+        and before the standardisation; 0 disables it. Detail finer than
+        that depends on how a file was decoded and resized (JPEG draft or
+        full decoding, the resize filter) more than on the lungs.
     stem_stride : {1, 2}, default=1
         Stride of the first convolution. With 2, the first block convolves
         with stride 2 and skips its pooling: the same output size for about a
@@ -183,6 +191,8 @@ def build_cnn(
             dtype="float32",
             name="gamma",
         )(x)
+    if smoothing > 0:
+        x = Smoothing(smoothing, dtype="float32", name="smoothing")(x)
     if standardize:
         x = Standardization(dtype="float32", name="standardize")(x)
     for i in range(n_blocks):

@@ -87,6 +87,11 @@ class PneumoniaClassifier(KerasClassifier):
     standardize : bool, default=True
         Standardise each image to mean 0 and standard deviation 1 inside the
         network, which removes linear exposure differences.
+    smoothing : float, default=0.8
+        Standard deviation, in pixels, of a fixed Gaussian blur of every
+        image inside the network, in training and prediction alike, so that
+        the answer does not depend on detail finer than how the file was
+        decoded or resized; 0 disables it. See :func:`skpneumo.build_cnn`.
     stem_stride : int, default=1
         Stride of the first convolution; 2 makes the first block about four
         times cheaper for the same output size.
@@ -96,6 +101,13 @@ class PneumoniaClassifier(KerasClassifier):
         function wherever the normalisation's scale is positive (max pooling
         commutes with increasing maps), but normalisation and ReLU then run on
         a quarter of the pixels. See :func:`skpneumo.build_cnn`.
+    bn_statistics : {"clean", "training"}, default="clean"
+        Which statistics the batch-normalisation layers predict with.
+        ``"clean"`` recomputes them at the end of ``fit`` on the training
+        images as ``predict`` sees them, without augmentation (the images
+        given to ``fit``, the sampler's copies included); ``"training"``
+        keeps Keras' moving averages of the augmented training batches,
+        which put clean images on another scale.
     learning_rate : float, default=1e-3
         Peak learning rate of AdamW.
     weight_decay : float, default=1e-4
@@ -205,8 +217,10 @@ class PneumoniaClassifier(KerasClassifier):
         "blur_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "crop_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
         "standardize": ["boolean"],
+        "smoothing": [Interval(numbers.Real, 0, None, closed="left")],
         "stem_stride": [Interval(numbers.Integral, 1, None, closed="left")],
         "pool_first": ["boolean"],
+        "bn_statistics": [StrOptions({"clean", "training"})],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
@@ -239,8 +253,10 @@ class PneumoniaClassifier(KerasClassifier):
         blur_augmentation=1.0,
         crop_augmentation=0.0,
         standardize=True,
+        smoothing=0.8,
         stem_stride=1,
         pool_first=True,
+        bn_statistics="clean",
         learning_rate=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -265,8 +281,10 @@ class PneumoniaClassifier(KerasClassifier):
         self.blur_augmentation = blur_augmentation
         self.crop_augmentation = crop_augmentation
         self.standardize = standardize
+        self.smoothing = smoothing
         self.stem_stride = stem_stride
         self.pool_first = pool_first
+        self.bn_statistics = bn_statistics
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
@@ -316,7 +334,7 @@ class PneumoniaClassifier(KerasClassifier):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None):
         """Train a new network on images ``X`` and labels ``y``.
 
         Parameters
@@ -327,6 +345,16 @@ class PneumoniaClassifier(KerasClassifier):
             Two class labels, e.g. 0/1 or "NORMAL"/"PNEUMONIA".
         sample_weight : array-like of shape (n_samples,), default=None
             Per-image weights in the loss.
+        validation_data : tuple of (X_val, y_val), default=None
+            Images of other patients (same shape as ``X``) and their labels,
+            scored after every epoch: ``history_`` gets ``val_loss``,
+            ``val_auc`` and ``val_accuracy`` (at 0.5), computed as ``predict``
+            would at that point, with the normalisation statistics of clean
+            training images (see ``bn_statistics``). They only report: the
+            fit itself, and so its result, is the same without them. Through
+            a pipeline, pass them as ``classifier__validation_data`` with
+            images already loaded. Cannot be combined with ``early_stopping``,
+            which holds out its own images.
 
         Returns
         -------
@@ -339,6 +367,7 @@ class PneumoniaClassifier(KerasClassifier):
                 "PneumoniaClassifier cannot both be True: early stopping restores "
                 "the raw weights of its best epoch, weight averaging replaces them."
             )
+        self._validation = self._check_validation_data(validation_data, X)
         if self.random_state is None:
             self._seed = None
         else:
@@ -349,6 +378,30 @@ class PneumoniaClassifier(KerasClassifier):
         with _backend.seeded(self._seed):
             super().fit(X, y, sample_weight=sample_weight)
         return self
+
+    def _check_validation_data(self, validation_data, X):
+        if validation_data is None:
+            return None
+        if self.early_stopping:
+            raise ValueError(
+                "validation_data cannot be combined with early_stopping=True, which "
+                "holds out validation_fraction of the training images itself."
+            )
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError(
+                "validation_data must be a pair (X_val, y_val) of images and labels."
+            ) from None
+        X_val = check_image_array(X_val)
+        y_val = column_or_1d(y_val)
+        check_consistent_length(X_val, y_val)
+        if X_val.shape[1:] != np.shape(X)[1:]:
+            raise ValueError(
+                f"validation_data holds images of shape {X_val.shape[1:]}, but the "
+                f"training images have shape {np.shape(X)[1:]}."
+            )
+        return X_val, y_val
 
     # The learning-rate schedule is planned over ``epochs``, so one-epoch
     # increments make no sense; hide scikeras' partial_fit (hasattr is False).
@@ -423,6 +476,7 @@ class PneumoniaClassifier(KerasClassifier):
             blur_augmentation=self.blur_augmentation,
             crop_augmentation=self.crop_augmentation,
             standardize=self.standardize,
+            smoothing=self.smoothing,
             stem_stride=self.stem_stride,
             pool_first=self.pool_first,
             seed=self._seed,
@@ -461,6 +515,22 @@ class PneumoniaClassifier(KerasClassifier):
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
         callbacks, validation_data = [], None
+        if self._validation is not None:
+            X_val, y_val = self._validation
+            unknown = set(np.unique(y_val).tolist()) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"validation_data has labels {sorted(unknown)} that are not "
+                    f"among the training classes {self.classes_.tolist()}."
+                )
+            callbacks.append(
+                _HeldOutScores(
+                    X_val,
+                    self.target_encoder_.transform(y_val).ravel(),
+                    _statistics_sample(X, self._seed),
+                    self.batch_size,
+                )
+            )
         if self.early_stopping:
             train, val = self._split_validation(y)
             X, X_val, y, y_val = X[train], X[val], y[train], y[val]
@@ -492,6 +562,8 @@ class PneumoniaClassifier(KerasClassifier):
             key: [float(v) for v in values] for key, values in history.history.items()
         }
         self.n_iter_ = len(history.epoch)
+        if self.bn_statistics == "clean":
+            _refresh_batch_statistics(self.model_, X, self.batch_size)
 
     def _split_validation(self, y):
         labels = np.asarray(y).ravel()
@@ -646,18 +718,124 @@ def _predict_in_fixed_batches(model, X, batch_size):
     their order, or whether it is predicted alone. It also spares JAX a
     compilation for the odd-sized last batch.
     """
-    n_samples = X.shape[0]
-    outputs = []
-    for start in range(0, n_samples, batch_size):
+    outputs = [
+        keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n_real]
+        for batch, n_real in _batches(X, batch_size)
+    ]
+    if not outputs:
+        return np.zeros((0, 1), dtype=np.float32)
+    return np.concatenate(outputs)
+
+
+def _batches(X, batch_size):
+    """``X`` in batches of exactly ``batch_size`` images, the last padded with blanks.
+
+    Yields ``(batch, n_real)``: the batch and how many of its images are real.
+    See :func:`_predict_in_fixed_batches` for why every batch has one shape.
+    """
+    for start in range(0, X.shape[0], batch_size):
         batch = X[start : start + batch_size]
         n_real = batch.shape[0]
         if n_real < batch_size:
             padded = np.zeros((batch_size, *X.shape[1:]), dtype=X.dtype)
             padded[:n_real] = batch
             batch = padded
-        outputs.append(
-            keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n_real]
-        )
-    if not outputs:
-        return np.zeros((0, 1), dtype=np.float32)
-    return np.concatenate(outputs)
+        yield batch, n_real
+
+
+def _refresh_batch_statistics(model, X, batch_size):
+    """Set every BatchNormalization layer's statistics to those of the images ``X``.
+
+    In training, a batch-normalisation layer keeps moving averages of the
+    mean and variance of the batches it normalises, and ``predict`` uses
+    them. Those batches were augmented (zoomed, blurred, re-exposed) inside
+    the network, so their statistics are not those of the clean images that
+    ``predict`` sees, and every activation after the layer is shifted. This
+    recomputes them exactly on ``X`` as ``predict`` sees it: layer by layer
+    in the network's order, each from its inputs in inference mode (so with
+    the statistics already recomputed for the layers before it), as the mean
+    and variance over all images and positions, accumulated in float64.
+    """
+    for norm in _batch_norms(model):
+        if norm.axis not in (-1, len(norm.input.shape) - 1):
+            raise ValueError(
+                f"{norm.name}: only channels-last statistics are refreshed"
+            )
+        probe = keras.Model(model.inputs, norm.input)
+        channels = norm.input.shape[-1]
+        total = np.zeros(channels)
+        total_sq = np.zeros(channels)
+        count = 0
+        for batch, n_real in _batches(X, batch_size):
+            values = keras.ops.convert_to_numpy(probe.predict_on_batch(batch))[:n_real]
+            values = values.astype(np.float64).reshape(-1, channels)
+            total += values.sum(axis=0)
+            total_sq += np.square(values).sum(axis=0)
+            count += values.shape[0]
+        mean = total / count
+        variance = np.maximum(total_sq / count - np.square(mean), 0.0)
+        norm.moving_mean.assign(mean.astype(norm.moving_mean.dtype))
+        norm.moving_variance.assign(variance.astype(norm.moving_variance.dtype))
+
+
+#: Training images that the per-epoch held-out scores normalise with: the
+#: full recomputation at the end of ``fit`` uses them all, but after every
+#: epoch a sample this size estimates the statistics well enough to report.
+_STATISTICS_SAMPLE = 512
+
+
+def _statistics_sample(X, seed):
+    if X.shape[0] <= _STATISTICS_SAMPLE:
+        return X
+    rows = np.random.RandomState(seed).choice(
+        X.shape[0], _STATISTICS_SAMPLE, replace=False
+    )
+    return X[np.sort(rows)]
+
+
+def _batch_norms(model):
+    from keras import layers
+
+    return [
+        layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)
+    ]
+
+
+class _HeldOutScores(keras.callbacks.Callback):
+    """Loss, ROC-AUC and accuracy on held-out images after every epoch.
+
+    Scored as ``predict`` would score them at that point: with the
+    normalisation statistics of the clean training images ``X_stats`` (see
+    :func:`_refresh_batch_statistics`), which are put back afterwards, so that
+    training goes on exactly as it would without this callback. Keras' own
+    ``validation_data`` would score with the moving averages of the augmented
+    batches instead, which say little of what ``predict`` will give.
+    """
+
+    def __init__(self, X, y, X_stats, batch_size):
+        super().__init__()
+        self.X, self.y, self.X_stats, self.batch_size = X, y, X_stats, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        from sklearn.metrics import log_loss, roc_auc_score
+
+        norms = _batch_norms(self.model)
+        saved = [
+            (
+                keras.ops.convert_to_numpy(norm.moving_mean),
+                keras.ops.convert_to_numpy(norm.moving_variance),
+            )
+            for norm in norms
+        ]
+        _refresh_batch_statistics(self.model, self.X_stats, self.batch_size)
+        proba = _predict_in_fixed_batches(self.model, self.X, self.batch_size)
+        proba = proba.reshape(-1).astype(np.float64)
+        for norm, (mean, variance) in zip(norms, saved, strict=True):
+            norm.moving_mean.assign(mean)
+            norm.moving_variance.assign(variance)
+        if logs is None:
+            return
+        both = np.unique(self.y).size == 2
+        logs["val_loss"] = float(log_loss(self.y, proba, labels=[0, 1]))
+        logs["val_auc"] = float(roc_auc_score(self.y, proba)) if both else math.nan
+        logs["val_accuracy"] = float(np.mean((proba >= 0.5) == self.y))

@@ -361,3 +361,39 @@ class RandomBlur(_RandomShare):
 
     def get_config(self):
         return {**super().get_config(), "sigma": self.sigma}
+
+
+@keras.saving.register_keras_serializable(package="skpneumo")
+class Smoothing(layers.Layer):
+    """Blur every image by a fixed Gaussian, in training and in prediction alike.
+
+    Two files of the same X-ray differ in their finest detail by how they
+    were decoded and resized (a JPEG decoded at a reduced scale or in full,
+    a bicubic or a box filter), by less than a grey level on average. A
+    network that reads that detail gives the two files different answers.
+    Smoothing removes the detail below ``sigma`` pixels from every image the
+    network sees, so such differences have little left to act on.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation of the Gaussian, in pixels of the layer's input;
+        0 makes the layer an identity.
+    **kwargs : dict
+        Passed to :class:`keras.layers.Layer` (``name``, ``dtype``).
+    """
+
+    def __init__(self, sigma, **kwargs):
+        super().__init__(**kwargs)
+        self.sigma = float(sigma)
+
+    def call(self, inputs):
+        if self.sigma == 0:
+            return inputs
+        return _blur(inputs, self.sigma)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "sigma": self.sigma}

@@ -23,8 +23,10 @@ def make_pneumonia_pipeline(
     blur_augmentation=1.0,
     crop_augmentation=0.0,
     standardize=True,
+    smoothing=0.8,
     stem_stride=1,
     pool_first=True,
+    bn_statistics="clean",
     learning_rate=1e-3,
     epochs=20,
     batch_size=32,
@@ -76,10 +78,16 @@ def make_pneumonia_pipeline(
     standardize : bool, default=True
         Standardise each image inside the network; see
         :class:`PneumoniaClassifier`.
+    smoothing : float, default=0.8
+        Fixed blur of every image inside the network; see
+        :class:`PneumoniaClassifier`.
     stem_stride : int, default=1
         Stride of the first convolution; see :class:`PneumoniaClassifier`.
     pool_first : bool, default=True
         Pool before normalising in each block; see :class:`PneumoniaClassifier`.
+    bn_statistics : {"clean", "training"}, default="clean"
+        Statistics the normalisation layers predict with; see
+        :class:`PneumoniaClassifier`.
     learning_rate : float, default=1e-3
         Peak learning rate of AdamW; see :class:`PneumoniaClassifier`.
     epochs : int, default=20
@@ -163,8 +171,10 @@ def make_pneumonia_pipeline(
                     blur_augmentation=blur_augmentation,
                     crop_augmentation=crop_augmentation,
                     standardize=standardize,
+                    smoothing=smoothing,
                     stem_stride=stem_stride,
                     pool_first=pool_first,
+                    bn_statistics=bn_statistics,
                     learning_rate=learning_rate,
                     epochs=epochs,
                     batch_size=batch_size,

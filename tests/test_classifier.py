@@ -396,3 +396,91 @@ def test_fit_makes_no_float_copy_of_the_images():
     # copies (about 2-3x X_res.nbytes at peak); a float32 copy of the set would
     # alone reach float_copy = 4x.
     assert peak < float_copy, (peak, float_copy)
+
+
+def _normalisation_gaps(clf, X):
+    """For each BatchNormalization layer, how far its held statistics are from X's.
+
+    The largest gap of the mean (in standard deviations) and of the variance
+    (as a ratio) between what the layer normalises with in ``predict`` and the
+    statistics of its actual inputs on ``X`` in ``predict``.
+    """
+    import keras
+
+    gaps = []
+    for layer in clf.model_.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            probe = keras.Model(clf.model_.inputs, layer.input)
+            values = keras.ops.convert_to_numpy(probe.predict(X, verbose=0))
+            values = values.astype(np.float64).reshape(-1, values.shape[-1])
+            mean = keras.ops.convert_to_numpy(layer.moving_mean)
+            variance = keras.ops.convert_to_numpy(layer.moving_variance)
+            gaps.append(
+                (
+                    np.max(np.abs(values.mean(axis=0) - mean) / values.std(axis=0)),
+                    np.max(np.abs(values.var(axis=0) / variance - 1)),
+                )
+            )
+    return gaps
+
+
+def test_normalisation_predicts_with_the_statistics_of_clean_images(image_batch):
+    """Non-regression test for statistics learnt on augmented batches.
+
+    The moving averages of batch normalisation come from the augmented
+    training batches; predicting clean images with them shifted every
+    activation and called most healthy test images PNEUMONIA. After ``fit``
+    each layer must hold the statistics its inputs have in ``predict`` on
+    the training images, as ``"training"`` (the old behaviour) does not.
+    """
+    X, y = image_batch
+    params = dict(n_blocks=2, filters=4, epochs=2, batch_size=8, random_state=0)
+    clean = PneumoniaClassifier(**params).fit(X, y)
+    for mean_gap, variance_gap in _normalisation_gaps(clean, X):
+        assert mean_gap < 1e-4
+        assert variance_gap < 1e-4
+    moving = PneumoniaClassifier(**params, bn_statistics="training").fit(X, y)
+    assert max(gap for pair in _normalisation_gaps(moving, X) for gap in pair) > 0.05
+    # the weights are the same; only the statistics differ
+    for a, b in zip(
+        clean.model_.trainable_weights, moving.model_.trainable_weights, strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_validation_data_is_scored_every_epoch_without_changing_the_fit(
+    image_batch,
+):
+    X, y = image_batch
+    params = dict(n_blocks=1, filters=4, epochs=3, batch_size=8, random_state=0)
+    plain = PneumoniaClassifier(**params).fit(X[:14], y[:14])
+    scored = PneumoniaClassifier(**params).fit(
+        X[:14], y[:14], validation_data=(X[14:], y[14:])
+    )
+    for key in ("val_loss", "val_auc", "val_accuracy"):
+        assert len(scored.history_[key]) == 3
+        assert key not in plain.history_
+    # the held-out scores of the last epoch are those of the fitted model
+    proba = scored.predict_proba(X[14:])[:, 1]
+    assert scored.history_["val_loss"][-1] == pytest.approx(
+        log_loss(y[14:], proba, labels=[0, 1]), rel=1e-4
+    )
+    np.testing.assert_array_equal(scored.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "validation_data, message",
+    [
+        ("images", "must be a pair"),
+        ((np.zeros((2, 8, 8, 1), np.uint8), [0, 1]), "shape"),
+        ((np.zeros((2, 16, 16, 1), np.uint8), [0, 7]), "not among the training"),
+    ],
+)
+def test_validation_data_is_checked(image_batch, validation_data, message):
+    X, y = image_batch
+    with pytest.raises(ValueError, match=message):
+        PneumoniaClassifier(**TINY).fit(X, y, validation_data=validation_data)
+    with pytest.raises(ValueError, match="early_stopping"):
+        PneumoniaClassifier(**TINY, early_stopping=True).fit(
+            X, y, validation_data=(X, y)
+        )

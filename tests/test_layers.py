@@ -10,6 +10,7 @@ from skpneumo._layers import (
     RandomBlur,
     RandomBorder,
     RandomGamma,
+    Smoothing,
     Standardization,
 )
 
@@ -189,7 +190,14 @@ def test_augmented_classifier_predicts_deterministically(image_batch):
     np.testing.assert_array_equal(clf.predict_proba(X), first)
     # the same weights in a network without the augmentation layers agree:
     # the augmentation layers are the identity in predict
-    plain = build_cnn(X.shape[1:], n_blocks=1, filters=4, standardize=True, seed=0)
+    plain = build_cnn(
+        X.shape[1:],
+        n_blocks=1,
+        filters=4,
+        standardize=True,
+        smoothing=clf.smoothing,
+        seed=0,
+    )
     plain.set_weights(clf.model_.get_weights())
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(plain.predict(X, verbose=0))[:, 0],
@@ -346,3 +354,39 @@ def test_augmented_model_saves_and_loads(tmp_path, image_batch):
     assert params["intensity_augmentation"] == 1.0
     assert params["border_augmentation"] == 1.0
     assert params["blur_augmentation"] == 1.0
+
+
+def test_smoothing_removes_detail_finer_than_sigma_in_predict_too(images):
+    """Non-regression test for answers that depend on how a file was decoded.
+
+    Two decodings of one file (JPEG draft or full, another resize filter)
+    differ in detail a pixel wide; after the network's fixed smoothing, a
+    checkerboard of one grey level keeps under a tenth of its amplitude,
+    while the picture's own structure (a gradient and a disc) is kept.
+    """
+    yy, xx = np.mgrid[:32, :32]
+    checker = np.where((yy + xx) % 2 == 0, 1.0, -1.0).astype("float32") / 255.0
+    noisy = images + checker[np.newaxis, :, :, np.newaxis]
+    layer = Smoothing(0.8)
+    difference = keras.ops.convert_to_numpy(layer(noisy) - layer(images))
+    assert np.abs(difference).max() < 0.1 / 255.0
+    kept = keras.ops.convert_to_numpy(layer(images))
+    assert np.corrcoef(kept.ravel(), images.ravel())[0, 1] > 0.9
+    # the same in training and in prediction, and off at zero
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(images, training=True)), kept
+    )
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(Smoothing(0.0)(images)), images
+    )
+
+
+def test_the_default_network_smooths_and_zero_leaves_the_layer_out(image_batch):
+    X, y = image_batch
+    clf = PneumoniaClassifier(n_blocks=1, filters=4, epochs=1, random_state=0)
+    clf.fit(X, y)
+    assert clf.model_.get_layer("smoothing").sigma == 0.8
+    plain = PneumoniaClassifier(
+        n_blocks=1, filters=4, epochs=1, random_state=0, smoothing=0.0
+    ).fit(X, y)
+    assert "smoothing" not in [layer.name for layer in plain.model_.layers]
