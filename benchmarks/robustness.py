@@ -106,7 +106,7 @@ CONFIGS = {
     "new+pool-first": dict(blur_augmentation=0.0, threshold=0.93),
     "new+pool-first+blur": dict(threshold=0.93),
     # random crops in training, for the zoomed-in weak spot (#10)
-    "new+crop": dict(crop_augmentation=1.0, threshold=0.93),
+    "new+crop": dict(crop_augmentation=1.0),
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
     "standardize": dict(OLD, standardize=True),
