@@ -62,10 +62,21 @@ def build_parser():
     """The argument parser of the ``skpneumo`` command."""
     parser = _Parser(
         prog="skpneumo",
-        description="Detect pneumonia in chest X-rays: train, evaluate and predict.",
+        description="Detect pneumonia in chest X-rays: predict, evaluate, tune, explain "
+        "and train.",
+        epilog="Example: skpneumo predict xray.jpeg",
+    )
+    from . import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"skpneumo {__version__}"
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        # the order a user meets them in
+        metavar="{predict,evaluate,tune,explain,train}",
     )
 
     train = commands.add_parser(
@@ -78,6 +89,7 @@ def build_parser():
         "on it with scikit-learn's CalibratedClassifierCV. The saved model keeps the "
         "pipeline's operating point: it predicts PNEUMONIA when its calibrated probability "
         "reaches the calibrated value of the threshold (FixedThresholdClassifier).",
+        epilog="Example: skpneumo train chest_xray --output model --calibrate",
     )
     train.add_argument(
         "data",
@@ -141,8 +153,8 @@ def build_parser():
         "subtype), roc_curve.png, precision_recall_curve.png, calibration_curve.png "
         "and confusion_matrix.png into the report folder. "
         f"{_DATA_HELP} {_MODEL_HELP} Labels come from the model's own predict (its "
-        "threshold, or its calibrated rule), which the report names. The older form "
-        "`skpneumo evaluate MODEL_DIR DATA` still works, with a deprecation note.",
+        "threshold, or its calibrated rule), which the report names.",
+        epilog="Example: skpneumo evaluate chest_xray --split test --report report",
     )
     evaluate.add_argument(
         "data",
@@ -150,8 +162,6 @@ def build_parser():
         type=Path,
         help="Kaggle-layout folder, or CSV manifest (.csv)",
     )
-    # the deprecated form `evaluate MODEL DATA`: the first positional was the model
-    evaluate.add_argument("legacy_data", nargs="?", type=Path, help=argparse.SUPPRESS)
     evaluate.add_argument(
         "--model",
         "-m",
@@ -185,8 +195,8 @@ def build_parser():
         description="Print, for each image (folders are searched recursively), its "
         "path, P(pneumonia) and predicted label, as CSV (default) or JSON. Labels "
         "come from the model's own predict (its threshold, or its calibrated rule), "
-        f"which a line on stderr names. {_MODEL_HELP} The older form `skpneumo "
-        "predict MODEL_DIR IMAGE_OR_DIR...` still works, with a deprecation note.",
+        f"which a line on stderr names. {_MODEL_HELP}",
+        epilog="Example: skpneumo predict --model model xray1.jpeg folder_of_xrays/",
     )
     predict.add_argument("inputs", metavar="IMAGE_OR_DIR", nargs="+", type=Path)
     predict.add_argument(
@@ -407,14 +417,6 @@ def _model_location(name):
     )
 
 
-def _deprecated_positional_model(args, model):
-    print(
-        f"skpneumo {args.command}: note: MODEL as the first argument is deprecated and "
-        f"will be removed; write `skpneumo {args.command} --model {model} ...`.",
-        file=sys.stderr,
-    )
-
-
 def _is_model_folder(path):
     from ._persistence import META_FILE
 
@@ -461,15 +463,7 @@ def _evaluate(args):
         plot_roc_curve,
     )
 
-    model_name, location = args.model, args.data
-    if args.legacy_data is not None:
-        if args.model is not None:
-            raise ValueError(
-                f"unexpected argument {str(args.legacy_data)!r}: with --model, give DATA only."
-            )
-        model_name, location = str(args.data), args.legacy_data
-        _deprecated_positional_model(args, model_name)
-    model_name = model_name or DEFAULT_MODEL
+    model_name, location = args.model or DEFAULT_MODEL, args.data
     model_dir = _model_location(model_name)
     if location.suffix.lower() == ".csv":
         if args.split is not None:
@@ -642,15 +636,11 @@ def _predict(args):
     from ._persistence import _decision_rule, load_model
     from ._pretrained import DEFAULT_MODEL
 
-    model_name, inputs = args.model, args.inputs
-    if model_name is None and _is_model_folder(inputs[0]):
-        # the deprecated form `predict MODEL_DIR IMAGE_OR_DIR...`
-        model_name, inputs = str(inputs[0]), inputs[1:]
-        _deprecated_positional_model(args, model_name)
-        if not inputs:
-            raise ValueError(f"no IMAGE_OR_DIR given after the model {model_name!r}.")
-    model_dir = _model_location(model_name or DEFAULT_MODEL)
-    files = _image_files(inputs)
+    model_dir = _model_location(args.model or DEFAULT_MODEL)
+    for item in args.inputs:
+        if _is_model_folder(item):
+            raise ValueError(f"{str(item)!r} is a model folder: give it with --model.")
+    files = _image_files(args.inputs)
     import_keras_quietly()
     model = load_model(model_dir)
     proba, labels = _predict_images(model, files, n_jobs=args.n_jobs)

@@ -234,18 +234,14 @@ def test_model_from_train_loads_identically_in_a_new_process(
             ["evaluate", "-m", "nope", "{root}", "--report", "{tmp}/r"],
             "No model folder 'nope'",
         ),
-        (["predict", "{model}"], "no IMAGE_OR_DIR given after the model"),
+        # the positional model of unreleased versions is gone
         (
-            [
-                "evaluate",
-                "--model",
-                "{model}",
-                "{model}",
-                "{root}",
-                "--report",
-                "{tmp}/r",
-            ],
-            "unexpected argument .*with --model, give DATA only",
+            ["predict", "{model}", "{root}/val"],
+            "is a model folder: give it with --model",
+        ),
+        (
+            ["evaluate", "{model}", "{root}", "--report", "{tmp}/r"],
+            "unrecognized arguments",
         ),
         (
             ["evaluate", "-m", "{model}", "{tmp}/data.csv", "--report", "{tmp}/r"],
@@ -336,57 +332,6 @@ def _manifest(root, split, csv_file, *, patients=True):
         rows.append(f"{relative},{label}" + (f",{group}" if patients else ""))
     csv_file.write_text("\n".join(rows) + "\n")
     return csv_file
-
-
-def test_legacy_positional_model_still_works_with_a_note(
-    trained, kaggle_root, tmp_path, capsys
-):
-    val = str(kaggle_root / "val")
-    assert main(["predict", "--model", str(trained), val]) == 0
-    new = capsys.readouterr().out
-    assert main(["predict", str(trained), val]) == 0
-    captured = capsys.readouterr()
-    assert captured.out == new
-    note = captured.err.strip().splitlines()[0]
-    assert note == (
-        f"skpneumo predict: note: MODEL as the first argument is deprecated and will be "
-        f"removed; write `skpneumo predict --model {trained} ...`."
-    )
-
-    options = ["--split", "val", "--n-bootstraps", "0", "--report"]
-    assert (
-        main(
-            [
-                "evaluate",
-                "--model",
-                str(trained),
-                str(kaggle_root),
-                *options,
-                str(tmp_path / "new"),
-            ]
-        )
-        == 0
-    )
-    assert "note" not in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "evaluate",
-                str(trained),
-                str(kaggle_root),
-                *options,
-                str(tmp_path / "old"),
-            ]
-        )
-        == 0
-    )
-    assert capsys.readouterr().err.startswith(
-        "skpneumo evaluate: note: MODEL as the first argument is deprecated"
-    )
-    new, old = (
-        (tmp_path / name / "metrics.json").read_text() for name in ("new", "old")
-    )
-    assert new == old
 
 
 def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, capsys):
