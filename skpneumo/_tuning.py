@@ -86,9 +86,9 @@ def choose_threshold(y_true, proba, *, criterion="sensitivity", target=0.95):
     >>> choose_threshold(y, p, target=0.75)
     0.6
     >>> choose_threshold(y, p, criterion="specificity", target=1.0)
-    0.6
-    >>> choose_threshold(y, p, criterion="youden")
-    0.6
+    0.8
+    >>> choose_threshold(y, p, criterion="youden")  # J = 0.5 at 0.2 and 0.8
+    0.8
     """
     y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=float)
     if criterion not in CRITERIA:
