@@ -684,15 +684,14 @@ def _model_description(name, model_dir):
     meta = json.loads((Path(model_dir) / META_FILE).read_text())
     loader = meta["steps"]["loader"].get("params", {})
     classifier = meta["steps"]["classifier"].get("params", {})
+    wrappers = [entry["class"] for entry in meta.get("wrappers", [])]
     lines.append(
         (
             "pipeline",
-            f"skpneumo {meta.get('skpneumo_version')}, images "
-            f"{loader.get('image_size')} px ({loader.get('resize')}), "
-            f"{classifier.get('architecture', 'cnn')} network"
-            + "".join(
-                f" in {entry['class']}" for entry in meta.get("wrappers", [])[::-1]
-            ),
+            f"written by skpneumo {meta.get('skpneumo_version')}; images of "
+            f"{loader.get('image_size')} px ({loader.get('resize')}), a "
+            f"{classifier.get('n_blocks')}-block CNN of {classifier.get('filters')} "
+            "filters" + (f", inside {' in '.join(wrappers)}" if wrappers else ""),
         )
     )
     record = read_operating_point(model_dir)

@@ -45,7 +45,9 @@ class SmallSampleWarning(UserWarning):
     """Too few images of a class for the operating point's interval to be relied on."""
 
 
-def choose_threshold(y_true, proba, *, criterion="sensitivity", target=0.95):
+def choose_threshold(
+    y_true, proba, *, criterion="sensitivity", target=0.95, sample_weight=None
+):
     """The threshold on ``proba`` that meets ``criterion`` on these images.
 
     The candidates are the thresholds of :func:`sklearn.metrics.roc_curve`
@@ -67,6 +69,9 @@ def choose_threshold(y_true, proba, *, criterion="sensitivity", target=0.95):
     target : float, default=0.95
         The sensitivity or specificity to reach, in (0, 1]; ignored by
         ``"youden"``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the images (a bootstrap resample's multiplicities), passed
+        to ``roc_curve``.
 
     Returns
     -------
@@ -100,7 +105,9 @@ def choose_threshold(y_true, proba, *, criterion="sensitivity", target=0.95):
             "The images hold a single class: choosing a threshold needs NORMAL and "
             "PNEUMONIA images."
         )
-    fpr, tpr, thresholds = roc_curve(y_true, proba, drop_intermediate=False)
+    fpr, tpr, thresholds = roc_curve(
+        y_true, proba, sample_weight=sample_weight, drop_intermediate=False
+    )
     if criterion == "sensitivity":
         index = int(np.flatnonzero(tpr >= target - 1e-12)[0])
     elif criterion == "specificity":
@@ -153,12 +160,7 @@ def operating_point_interval(
         ``{"sensitivity": [low, high], "specificity": [low, high]}``.
     """
     y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
-    if groups is None:
-        units = np.arange(y_true.size)
-    else:
-        units = np.unique(np.asarray(groups).astype(str), return_inverse=True)[1]
-    unit_class = np.zeros(units.max() + 1, dtype=int)
-    np.maximum.at(unit_class, units, y_true)
+    units, unit_class = _patient_units(y_true, groups)
     rng = check_random_state(random_state)
     positive, negative = y_true == 1, y_true == 0
     hit = y_pred == 1
@@ -179,6 +181,104 @@ def operating_point_interval(
         ),
         "specificity": _bootstrap.percentile_interval(
             _bootstrap._divide(sums[:, 2], sums[:, 3]), confidence_level
+        ),
+    }
+
+
+def _patient_units(y_true, groups):
+    """Each image's patient index, and each patient's class (PNEUMONIA if any)."""
+    if groups is None:
+        units = np.arange(y_true.size)
+    else:
+        units = np.unique(np.asarray(groups).astype(str), return_inverse=True)[1]
+    unit_class = np.zeros(units.max() + 1, dtype=int)
+    np.maximum.at(unit_class, units, y_true)
+    return units, unit_class
+
+
+def selection_interval(
+    y_true,
+    proba,
+    groups=None,
+    *,
+    criterion="sensitivity",
+    target=0.95,
+    n_bootstraps=1000,
+    confidence_level=0.95,
+    random_state=0,
+):
+    """Intervals of what a threshold chosen on these images gives on other patients.
+
+    Each resample draws patients with replacement within their class (as
+    :func:`operating_point_interval`), chooses the threshold again on the
+    patients it drew (:func:`choose_threshold`, weighted by how often each was
+    drawn), and measures the sensitivity and specificity of that threshold on
+    the patients it left out (out of bag, about 37% of them). The interval
+    thus holds the two sources of error of a tuned threshold at a new sample
+    of the same site: where the threshold falls, and the sampling of the
+    patients it is then used on. The interval of a fixed threshold
+    (:func:`operating_point_interval`) holds only the second, and is too
+    narrow for a threshold chosen on the same images.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        0 for NORMAL, 1 for PNEUMONIA.
+    proba : array-like of shape (n_samples,)
+        P(pneumonia) of the model whose threshold is chosen.
+    groups : array-like of shape (n_samples,), default=None
+        The patient of each image; None resamples images.
+    criterion, target
+        As :func:`choose_threshold`.
+    n_bootstraps : int, default=1000
+        Number of resamples.
+    confidence_level : float, default=0.95
+        Coverage of the intervals.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the resamples.
+
+    Returns
+    -------
+    intervals : dict
+        ``{"sensitivity": [low, high], "specificity": [low, high]}``; a
+        resample whose left-out patients lack a class, or in which no
+        threshold meets the target, is left out.
+    """
+    from ._decision import labels_at_threshold
+
+    y_true, proba = np.asarray(y_true).astype(int), np.asarray(proba, dtype=float)
+    units, unit_class = _patient_units(y_true, groups)
+    rng = check_random_state(random_state)
+    sensitivity, specificity = [], []
+    for counts in _bootstrap.stratified_multiplicities(unit_class, n_bootstraps, rng):
+        for weights in counts[:, units]:
+            drawn, left = weights > 0, weights == 0
+            if len(set(y_true[drawn].tolist())) < 2:
+                continue
+            try:
+                threshold = choose_threshold(
+                    y_true[drawn],
+                    proba[drawn],
+                    criterion=criterion,
+                    target=target,
+                    sample_weight=weights[drawn],
+                )
+            except ValueError:
+                continue
+            hit = labels_at_threshold(proba[left], threshold) == 1
+            y_left = y_true[left]
+            sensitivity.append(
+                hit[y_left == 1].mean() if (y_left == 1).any() else np.nan
+            )
+            specificity.append(
+                1 - hit[y_left == 0].mean() if (y_left == 0).any() else np.nan
+            )
+    return {
+        "sensitivity": _bootstrap.percentile_interval(
+            np.asarray(sensitivity, dtype=float), confidence_level
+        ),
+        "specificity": _bootstrap.percentile_interval(
+            np.asarray(specificity, dtype=float), confidence_level
         ),
     }
 
@@ -259,15 +359,20 @@ def tune_operating_point(
        is the calibrated one or ``model`` without its own threshold wrapper;
        :func:`~skpneumo.save_model` saves it.
     4. Sensitivity and specificity of the old and the new model's ``predict``
-       on ``X`` get :func:`operating_point_interval` intervals, resampling
-       patients when ``groups`` are given.
+       on ``X`` get bootstrap intervals that resample patients when ``groups``
+       are given: the old, fixed rule's by :func:`operating_point_interval`;
+       the new one's by :func:`selection_interval`, which chooses the
+       threshold again in every resample and measures it on the patients left
+       out, so that it covers what the threshold gives on other patients of
+       the site (the fixed-threshold interval of the new point is kept as
+       ``ci_fixed_threshold``).
 
     A calibration is monotonic, so it does not change which images a threshold
     separates (an isotonic one can tie a few): the sensitivity and specificity
-    at the chosen point are those of the network's ranking on ``X``. They are
-    measured on the images the threshold was chosen on, so they are slightly
-    optimistic; the interval says how far another sample of the same site may
-    fall.
+    at the chosen point are those of the network's ranking on ``X``. Measured
+    on the images the threshold was chosen on, they are slightly optimistic
+    (the sensitivity sits just above the target by construction); the
+    interval of the tuned point says where it falls on other patients.
 
     Parameters
     ----------
@@ -385,6 +490,20 @@ def tune_operating_point(
         estimator, threshold=threshold, response_method="predict_proba"
     )
     new = measured(tuned, proba)
+    # the threshold was chosen on these images: the interval that says what it
+    # gives on other patients of the site re-chooses it in every resample
+    new["ci_fixed_threshold"] = new["ci"]
+    new["ci"] = selection_interval(
+        y,
+        proba,
+        groups,
+        criterion=criterion,
+        target=0.95 if target is None else target,
+        n_bootstraps=n_bootstraps,
+        confidence_level=confidence_level,
+        random_state=random_state,
+    )
+    new["ci_width"] = {key: high - low for key, (low, high) in new["ci"].items()}
     if calibrate is not None:
         new["calibration_error"] = _calibration_error(y, cross_fitted)
         new["calibration_error"]["cross_fitted_folds"] = CALIBRATION_FOLDS
@@ -423,7 +542,9 @@ def tune_operating_point(
         "confidence_level": float(confidence_level),
         "n_bootstraps": int(n_bootstraps),
         "random_state": random_state,
-        "ci_method": "percentile interval of a bootstrap stratified by class",
+        "ci_method": "percentile intervals of a bootstrap of patients stratified by "
+        "class; for the tuned point, the threshold is chosen again in each "
+        "resample and measured on the patients it left out",
         "previous": previous,
         "tuned": new,
         "warnings": notes,

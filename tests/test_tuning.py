@@ -122,8 +122,10 @@ def test_tune_meets_the_target_and_records_it(site, calibrate, tmp_path):
     assert record["n_images"] == {"NORMAL": 24, "PNEUMONIA": 24}
     assert record["n_patients"] == {"NORMAL": 12, "PNEUMONIA": 12}  # 2 images each
     assert record["calibration"] == calibrate
-    low, high = record["tuned"]["ci"]["sensitivity"]
+    low, high = record["tuned"]["ci_fixed_threshold"]["sensitivity"]
     assert low <= sensitivity <= high
+    low, high = record["tuned"]["ci"]["sensitivity"]  # re-chosen in every resample
+    assert 0 <= low <= high <= 1
     assert record["previous"]["rule"] == _decision_rule(model)[1]
     if calibrate:
         error = record["tuned"]["calibration_error"]
@@ -183,3 +185,36 @@ def test_read_operating_point_of_a_folder_without_one(tmp_path):
     (tmp_path / "operating_point.json").write_text("[]")
     with pytest.raises(ValueError, match="not a skpneumo operating-point record"):
         read_operating_point(tmp_path)
+
+
+def test_selection_interval_covers_a_new_sample_of_the_site():
+    # Non-regression test for an interval that held only the sampling of the
+    # tuning images: a threshold chosen on them is then too optimistic, and
+    # a new sample of the site falls outside it far more than 5% of the time.
+    from skpneumo._decision import labels_at_threshold
+    from skpneumo._tuning import selection_interval
+
+    rng = np.random.RandomState(0)
+
+    def site(n):
+        y = np.repeat([0, 1], n)
+        return y, 1 / (1 + np.exp(-rng.normal(np.where(y == 1, 1.5, -1.5), 1.0)))
+
+    inside = {"fixed": 0, "selection": 0}
+    n_sites = 40
+    for seed in range(n_sites):
+        y, proba = site(150)
+        threshold = choose_threshold(y, proba, target=0.9)
+        y_new, proba_new = site(150)
+        new = labels_at_threshold(proba_new, threshold)[y_new == 1].mean()
+        pred = labels_at_threshold(proba, threshold)
+        fixed = operating_point_interval(y, pred, n_bootstraps=200, random_state=seed)
+        selection = selection_interval(
+            y, proba, target=0.9, n_bootstraps=200, random_state=seed
+        )
+        for name, ci in (("fixed", fixed), ("selection", selection)):
+            low, high = ci["sensitivity"]
+            inside[name] += low <= new <= high
+    print(f"of {n_sites} new samples, inside the interval: {inside}")
+    assert inside["selection"] >= 0.9 * n_sites, inside
+    assert inside["fixed"] < inside["selection"], inside
