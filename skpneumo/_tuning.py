@@ -520,7 +520,7 @@ def tune_operating_point(
         new.setdefault("exact_ci", {})[key] = [float(exact.low), float(exact.high)]
         if counts[name] < MIN_IMAGES_PER_CLASS:
             low, high = new["ci"][key]
-            if exact.high - exact.low > high - low:
+            if not exact.high - exact.low <= high - low:  # also when undefined (NaN)
                 low, high = exact.low, exact.high
             notes.append(
                 f"only {counts[name]} {name} images chose this threshold (fewer than "
@@ -573,6 +573,16 @@ def _summary(record):
     return text
 
 
+def _nan_to_none(value):
+    if isinstance(value, dict):
+        return {key: _nan_to_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_none(item) for item in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def write_operating_point(record, model_dir):
     """Write ``record`` as ``operating_point.json`` into a saved model folder.
 
@@ -598,7 +608,8 @@ def write_operating_point(record, model_dir):
         summary=_summary(record),
     )
     path = Path(model_dir) / OPERATING_POINT_FILE
-    path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
+    # an interval undefined on too few images is NaN, which strict JSON lacks
+    path.write_text(json.dumps(_nan_to_none(record), indent=2, allow_nan=False) + "\n")
     return path
 
 

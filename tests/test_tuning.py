@@ -166,7 +166,7 @@ def test_tune_needs_both_classes(site):
         tune_operating_point(model, data.paths[normal], data.target[normal])
 
 
-def test_three_images_are_never_accepted_silently(site):
+def test_three_images_are_never_accepted_silently(site, tmp_path):
     model, data = site
     pick = [0, 1, -1]  # 2 NORMAL, 1 PNEUMONIA
     with pytest.warns(SmallSampleWarning) as caught:
@@ -178,6 +178,11 @@ def test_three_images_are_never_accepted_silently(site):
     # one image of one: the exact interval, not the collapsed bootstrap one
     assert "sensitivity is 0.975 wide (0.025 to 1.000)" in messages[1]
     assert record["warnings"] == messages
+    # the intervals of so few images are undefined, and written as null
+    folder = tmp_path / "m"
+    folder.mkdir()
+    write_operating_point(record, folder)
+    json.loads((folder / "operating_point.json").read_text())
 
 
 def test_read_operating_point_of_a_folder_without_one(tmp_path):
