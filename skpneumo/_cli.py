@@ -950,15 +950,18 @@ def _explain(args):
     files = _image_files(args.inputs)
     import_keras_quietly()
     model = load_model(model_dir)
-    with staged_folder(args.output, overwrite=args.overwrite) as staging:
-        rows = write_explanations(
-            model,
-            files,
-            staging,
-            method=args.method.replace("-", "_"),
-            n_jobs=args.n_jobs,
-            title=f"Heatmaps of {model_name}",
-        )
+    try:
+        with staged_folder(args.output, overwrite=args.overwrite) as staging:
+            rows = write_explanations(
+                model,
+                files,
+                staging,
+                method=args.method.replace("-", "_"),
+                n_jobs=args.n_jobs,
+                title=f"Heatmaps of {model_name}",
+            )
+    except NotImplementedError as exc:  # Grad-CAM on a backend without gradients
+        raise ValueError(f"{exc} Use --method occlusion.") from exc
     import csv
 
     writer = csv.writer(sys.stdout, lineterminator="\n")

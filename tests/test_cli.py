@@ -689,3 +689,20 @@ def test_calibrate_options_parse():
     )
     assert args.calibration_method == "isotonic"
     assert not build_parser().parse_args(["train", "d", "-o", "m"]).calibrate
+
+
+def test_explain_without_gradients_points_to_occlusion(
+    trained, kaggle_root, tmp_path, monkeypatch, capsys
+):
+    import skpneumo.inspection._explain as explain
+
+    def no_gradients(*args, **kwargs):
+        raise NotImplementedError("Grad-CAM needs the TensorFlow or JAX backend.")
+
+    monkeypatch.setattr(explain, "grad_cam", no_gradients)
+    out = tmp_path / "maps"
+    argv = ["explain", str(kaggle_root / "val"), "-m", str(trained), "-o", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("Use --method occlusion.")
+    assert list(tmp_path.iterdir()) == []  # nothing left beside the output
