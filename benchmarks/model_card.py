@@ -410,8 +410,9 @@ on new patients as they are it keeps a sensitivity of {grouped_sens:.3f} at a
 specificity of {grouped_spec:.3f} (held-out patients above). A higher threshold buys
 specificity at the cost of sensitivity under shifts (lower resolutions, wider views). The calibrated probability is what to read
 as a risk; the label is the operating point's. Re-choose the threshold on images of
-your own site (`skpneumo.metrics.threshold_for_sensitivity`, or scikit-learn's
-`TunedThresholdClassifierCV`) and save the result with `skpneumo.save_model`.
+your own site: `skpneumo tune SITE_DATA --output site_model` chooses it, gives the
+interval of the sensitivity it reaches and warns when too few images chose it
+(in Python: `skpneumo.metrics.threshold_for_sensitivity`, `skpneumo.save_model`).
 
 ## Known failure modes
 

@@ -62,10 +62,21 @@ def build_parser():
     """The argument parser of the ``skpneumo`` command."""
     parser = _Parser(
         prog="skpneumo",
-        description="Detect pneumonia in chest X-rays: train, evaluate and predict.",
+        description="Detect pneumonia in chest X-rays: predict, evaluate, tune, explain "
+        "and train.",
+        epilog="Example: skpneumo predict xray.jpeg",
+    )
+    from . import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"skpneumo {__version__}"
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        # the order a user meets them in
+        metavar="{predict,evaluate,tune,explain,train}",
     )
 
     train = commands.add_parser(
@@ -78,6 +89,7 @@ def build_parser():
         "on it with scikit-learn's CalibratedClassifierCV. The saved model keeps the "
         "pipeline's operating point: it predicts PNEUMONIA when its calibrated probability "
         "reaches the calibrated value of the threshold (FixedThresholdClassifier).",
+        epilog="Example: skpneumo train chest_xray --output model --calibrate",
     )
     train.add_argument(
         "data",
@@ -141,8 +153,8 @@ def build_parser():
         "subtype), roc_curve.png, precision_recall_curve.png, calibration_curve.png "
         "and confusion_matrix.png into the report folder. "
         f"{_DATA_HELP} {_MODEL_HELP} Labels come from the model's own predict (its "
-        "threshold, or its calibrated rule), which the report names. The older form "
-        "`skpneumo evaluate MODEL_DIR DATA` still works, with a deprecation note.",
+        "threshold, or its calibrated rule), which the report names.",
+        epilog="Example: skpneumo evaluate chest_xray --split test --report report",
     )
     evaluate.add_argument(
         "data",
@@ -150,8 +162,6 @@ def build_parser():
         type=Path,
         help="Kaggle-layout folder, or CSV manifest (.csv)",
     )
-    # the deprecated form `evaluate MODEL DATA`: the first positional was the model
-    evaluate.add_argument("legacy_data", nargs="?", type=Path, help=argparse.SUPPRESS)
     evaluate.add_argument(
         "--model",
         "-m",
@@ -185,8 +195,8 @@ def build_parser():
         description="Print, for each image (folders are searched recursively), its "
         "path, P(pneumonia) and predicted label, as CSV (default) or JSON. Labels "
         "come from the model's own predict (its threshold, or its calibrated rule), "
-        f"which a line on stderr names. {_MODEL_HELP} The older form `skpneumo "
-        "predict MODEL_DIR IMAGE_OR_DIR...` still works, with a deprecation note.",
+        f"which a line on stderr names. {_MODEL_HELP}",
+        epilog="Example: skpneumo predict --model model xray1.jpeg folder_of_xrays/",
     )
     predict.add_argument("inputs", metavar="IMAGE_OR_DIR", nargs="+", type=Path)
     predict.add_argument(
@@ -201,7 +211,135 @@ def build_parser():
         "--json", action="store_true", help="print JSON instead of CSV"
     )
     predict.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
+    _add_tune_parser(commands)
+    _add_explain_parser(commands)
     return parser
+
+
+def _open_probability(text):
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def _add_tune_parser(commands):
+    from ._tuning import MIN_IMAGES_PER_CLASS
+
+    tune = commands.add_parser(
+        "tune",
+        help="choose the operating threshold on a site's own labelled images",
+        description="Choose the model's operating threshold on a site's own "
+        "labelled images, and save the model at it as a new model folder that "
+        "predict, evaluate and load_model read like any other. The threshold is "
+        "the highest whose sensitivity reaches --sensitivity (default 0.95), the "
+        "lowest whose specificity reaches --specificity, or that of the largest "
+        "Youden's J (--youden). With --calibrate, P(pneumonia) is first "
+        "re-calibrated on the images (CalibratedClassifierCV), its Brier score and "
+        "ECE reported cross-fitted over five patient folds. The old and the new "
+        "operating point are printed side by side with bootstrap 95%% intervals "
+        "of their sensitivity and specificity, resampling patients. The folder "
+        "records in operating_point.json where its threshold came from, how many "
+        f"images of each class chose it, and the intervals. Below "
+        f"{MIN_IMAGES_PER_CLASS} NORMAL or PNEUMONIA images a warning gives the "
+        f"interval's width. {_DATA_HELP} {_MODEL_HELP}",
+        epilog="Example: skpneumo tune site.csv --sensitivity 0.95 --output site_model",
+    )
+    tune.add_argument(
+        "data",
+        metavar="DATA",
+        type=Path,
+        help="Kaggle-layout folder, or CSV manifest (.csv)",
+    )
+    tune.add_argument(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        default=None,
+        help="model folder or bundled model name (default: the bundled 'default' "
+        "model)",
+    )
+    tune.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        type=Path,
+        metavar="MODEL_OUT",
+        help="model folder to write (an existing non-empty one only with --overwrite)",
+    )
+    tune.add_argument(
+        "--split",
+        default=None,
+        choices=["train", "val", "test"],
+        help="split of a Kaggle-layout DATA folder (default: val); not for a manifest",
+    )
+    aim = tune.add_mutually_exclusive_group()
+    aim.add_argument(
+        "--sensitivity",
+        type=_open_probability,
+        default=None,
+        help="target sensitivity (default: 0.95)",
+    )
+    aim.add_argument(
+        "--specificity", type=_open_probability, default=None, help="target specificity"
+    )
+    aim.add_argument(
+        "--youden",
+        action="store_true",
+        help="maximise sensitivity + specificity - 1",
+    )
+    tune.add_argument(
+        "--calibrate",
+        choices=["sigmoid", "isotonic"],
+        default=None,
+        help="re-calibrate P(pneumonia) on DATA first",
+    )
+    tune.add_argument(
+        "--n-bootstraps",
+        type=_positive_int,
+        default=1000,
+        help="bootstrap resamples of the 95%% intervals (default: 1000)",
+    )
+    tune.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    tune.add_argument(
+        "--overwrite", action="store_true", help="replace an existing MODEL_OUT"
+    )
+    tune.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
+
+
+def _add_explain_parser(commands):
+    explain = commands.add_parser(
+        "explain",
+        help="draw heatmaps of what the model looked at, and an index.html",
+        description="For each image (folders are searched recursively), write a PNG "
+        "of the X-ray as the network sees it with a heatmap over it: Grad-CAM "
+        "(default) or an occlusion map, for the class the model predicts, titled "
+        "with P(pneumonia) and the label; and index.html, all of them in a grid. "
+        "The folder is written beside OUT_DIR and moved into place when complete; "
+        f"an existing non-empty OUT_DIR is replaced only with --overwrite. {_MODEL_HELP}",
+        epilog="Example: skpneumo explain xray1.jpeg folder_of_xrays/ --output heatmaps",
+    )
+    explain.add_argument("inputs", metavar="IMAGE_OR_DIR", nargs="+", type=Path)
+    explain.add_argument("--output", "-o", required=True, type=Path, metavar="OUT_DIR")
+    explain.add_argument(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        default=None,
+        help="model folder or bundled model name (default: the bundled 'default' "
+        "model)",
+    )
+    explain.add_argument(
+        "--method",
+        choices=["grad-cam", "occlusion"],
+        default="grad-cam",
+        help="the heatmap (default: grad-cam; occlusion works on every backend "
+        "but predicts once per patch position)",
+    )
+    explain.add_argument(
+        "--overwrite", action="store_true", help="replace an existing OUT_DIR"
+    )
+    explain.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
 
 
 def _train(args):
@@ -407,14 +545,6 @@ def _model_location(name):
     )
 
 
-def _deprecated_positional_model(args, model):
-    print(
-        f"skpneumo {args.command}: note: MODEL as the first argument is deprecated and "
-        f"will be removed; write `skpneumo {args.command} --model {model} ...`.",
-        file=sys.stderr,
-    )
-
-
 def _is_model_folder(path):
     from ._persistence import META_FILE
 
@@ -459,17 +589,10 @@ def _evaluate(args):
         plot_confusion_matrix,
         plot_precision_recall_curve,
         plot_roc_curve,
+        write_html_report,
     )
 
-    model_name, location = args.model, args.data
-    if args.legacy_data is not None:
-        if args.model is not None:
-            raise ValueError(
-                f"unexpected argument {str(args.legacy_data)!r}: with --model, give DATA only."
-            )
-        model_name, location = str(args.data), args.legacy_data
-        _deprecated_positional_model(args, model_name)
-    model_name = model_name or DEFAULT_MODEL
+    model_name, location = args.model or DEFAULT_MODEL, args.data
     model_dir = _model_location(model_name)
     if location.suffix.lower() == ".csv":
         if args.split is not None:
@@ -530,12 +653,51 @@ def _evaluate(args):
     ax.set_title(f"Normalised confusion matrix, threshold {threshold:.3f}")
     figure.savefig(out / "confusion_matrix.png", dpi=100, bbox_inches="tight")
     plt.close("all")
+    write_html_report(
+        report,
+        out,
+        figures=_REPORT_FIGURES,
+        description=_model_description(model_name, model_dir),
+    )
     print(table, end="")
     print(
-        f"Report written to {out} (metrics.json, metrics.md, roc_curve.png, "
+        f"Report written to {out} (index.html, metrics.json, metrics.md, roc_curve.png, "
         "precision_recall_curve.png, calibration_curve.png, confusion_matrix.png)"
     )
     return 0
+
+
+_REPORT_FIGURES = (
+    ("roc_curve.png", "ROC curve"),
+    ("precision_recall_curve.png", "Precision-recall curve of PNEUMONIA"),
+    ("calibration_curve.png", "Calibration curve"),
+    ("confusion_matrix.png", "Confusion matrix, normalised per true class"),
+)
+
+
+def _model_description(name, model_dir):
+    """``(label, text)`` lines that say what the model at ``model_dir`` is."""
+    from ._persistence import META_FILE
+    from ._tuning import read_operating_point
+
+    lines = [("model", name if str(model_dir) == name else f"{name} ({model_dir})")]
+    meta = json.loads((Path(model_dir) / META_FILE).read_text())
+    loader = meta["steps"]["loader"].get("params", {})
+    classifier = meta["steps"]["classifier"].get("params", {})
+    wrappers = [entry["class"] for entry in meta.get("wrappers", [])]
+    lines.append(
+        (
+            "pipeline",
+            f"written by skpneumo {meta.get('skpneumo_version')}; images of "
+            f"{loader.get('image_size')} px ({loader.get('resize')}), a "
+            f"{classifier.get('n_blocks')}-block CNN of {classifier.get('filters')} "
+            "filters" + (f", inside {' in '.join(wrappers)}" if wrappers else ""),
+        )
+    )
+    record = read_operating_point(model_dir)
+    if record is not None:
+        lines.append(("threshold from", record["summary"]))
+    return lines
 
 
 def _json_ready(value):
@@ -642,15 +804,11 @@ def _predict(args):
     from ._persistence import _decision_rule, load_model
     from ._pretrained import DEFAULT_MODEL
 
-    model_name, inputs = args.model, args.inputs
-    if model_name is None and _is_model_folder(inputs[0]):
-        # the deprecated form `predict MODEL_DIR IMAGE_OR_DIR...`
-        model_name, inputs = str(inputs[0]), inputs[1:]
-        _deprecated_positional_model(args, model_name)
-        if not inputs:
-            raise ValueError(f"no IMAGE_OR_DIR given after the model {model_name!r}.")
-    model_dir = _model_location(model_name or DEFAULT_MODEL)
-    files = _image_files(inputs)
+    model_dir = _model_location(args.model or DEFAULT_MODEL)
+    for item in args.inputs:
+        if _is_model_folder(item):
+            raise ValueError(f"{str(item)!r} is a model folder: give it with --model.")
+    files = _image_files(args.inputs)
     import_keras_quietly()
     model = load_model(model_dir)
     proba, labels = _predict_images(model, files, n_jobs=args.n_jobs)
@@ -675,6 +833,149 @@ def _predict(args):
     return 0
 
 
+def _tune(args):
+    import warnings
+
+    from ._outputs import check_output_folder, staged_folder
+    from ._persistence import _inner_pipeline, load_model, save_model
+    from ._pretrained import DEFAULT_MODEL
+    from ._tuning import tune_operating_point, write_operating_point
+
+    model_name = args.model or DEFAULT_MODEL
+    model_dir = _model_location(model_name)
+    check_output_folder(args.output, overwrite=args.overwrite)
+    if args.data.suffix.lower() == ".csv":
+        if args.split is not None:
+            raise ValueError(
+                f"--split picks a split of a Kaggle-layout folder, but "
+                f"{str(args.data)!r} is a manifest, which is used whole: leave "
+                "--split out."
+            )
+        data, source = _load_data(args.data, None)
+    else:
+        data, source = _load_data(args.data, args.split or "val")
+    if args.youden:
+        criterion, target = "youden", None
+    elif args.specificity is not None:
+        criterion, target = "specificity", args.specificity
+    else:
+        criterion = "sensitivity"
+        target = 0.95 if args.sensitivity is None else args.sensitivity
+    import_keras_quietly()
+    model = load_model(model_dir)
+    loader = _inner_pipeline(model).named_steps["loader"]
+    loader.set_params(n_jobs=args.n_jobs)
+    print(f"Tuning {model_name} on {_counts(data.target)} of {source}", flush=True)
+    images = loader.transform([str(p) for p in data.paths])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuned, record = tune_operating_point(
+            model,
+            images,
+            data.target,
+            data.groups,
+            criterion=criterion,
+            target=target,
+            calibrate=args.calibrate,
+            n_bootstraps=args.n_bootstraps,
+            random_state=args.random_state,
+        )
+    for warning in caught:
+        if warning.category.__name__ == "SmallSampleWarning":
+            print(f"skpneumo tune: warning: {warning.message}", file=sys.stderr)
+    record.update(model=model_name, data=source)
+    with staged_folder(args.output, overwrite=args.overwrite) as staging:
+        written = save_model(tuned, staging / "model")
+        write_operating_point(record, written)
+        for item in written.iterdir():
+            os.replace(item, staging / item.name)
+        written.rmdir()
+    print(_operating_points_table(record), end="")
+    print(f"Model written to {args.output}")
+    return 0
+
+
+def _operating_points_table(record):
+    """The old and the new operating point side by side, as a Markdown table."""
+    level = f"{100 * record['confidence_level']:g}% CI"
+    old, new = record["previous"], record["tuned"]
+
+    def cell(point, key):
+        low, high = point["ci"][key]
+        return f"{point[key]:.4f} ({level} {low:.4f} to {high:.4f})"
+
+    rows = [
+        ("rule", old["rule"], new["rule"]),
+        ("threshold", f"{old['threshold']:.4f}", f"{new['threshold']:.4f}"),
+        ("sensitivity", cell(old, "sensitivity"), cell(new, "sensitivity")),
+        ("specificity", cell(old, "specificity"), cell(new, "specificity")),
+    ]
+    if "calibration_error" in new:
+        for key, label in (("brier", "Brier score"), ("ece", "ECE")):
+            rows.append(
+                (
+                    label,
+                    f"{old['calibration_error'][key]:.4f}",
+                    f"{new['calibration_error'][key]:.4f} (cross-fitted)",
+                )
+            )
+    counts, patients = record["n_images"], record["n_patients"]
+    lines = [
+        f"Operating point chosen on {counts['NORMAL']} NORMAL and "
+        f"{counts['PNEUMONIA']} PNEUMONIA images"
+        + (
+            f" of {patients['NORMAL']} and {patients['PNEUMONIA']} patients"
+            if patients
+            else ""
+        )
+        + f"; intervals from {record['n_bootstraps']} bootstrap resamples of "
+        f"{record['resampled']}.",
+        "",
+        "| | current model | tuned model |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _explain(args):
+    from ._outputs import check_output_folder, staged_folder
+    from ._persistence import load_model
+    from ._pretrained import DEFAULT_MODEL
+    from .inspection import write_explanations
+
+    model_name = args.model or DEFAULT_MODEL
+    model_dir = _model_location(model_name)
+    check_output_folder(args.output, overwrite=args.overwrite)
+    files = _image_files(args.inputs)
+    import_keras_quietly()
+    model = load_model(model_dir)
+    try:
+        with staged_folder(args.output, overwrite=args.overwrite) as staging:
+            rows = write_explanations(
+                model,
+                files,
+                staging,
+                method=args.method.replace("-", "_"),
+                n_jobs=args.n_jobs,
+                title=f"Heatmaps of {model_name}",
+            )
+    except NotImplementedError as exc:  # Grad-CAM on a backend without gradients
+        raise ValueError(f"{exc} Use --method occlusion.") from exc
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["path", "p_pneumonia", "label", "picture"])
+    for row in rows:
+        writer.writerow(
+            [row["path"], f"{row['p_pneumonia']:.6f}", row["label"], row["picture"]]
+        )
+    print(
+        f"{len(rows)} pictures and index.html written to {args.output}", file=sys.stderr
+    )
+    return 0
+
+
 def _say(args, message):
     if not getattr(args, "quiet", False):
         print(message, flush=True)
@@ -685,7 +986,13 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    handlers = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "predict": _predict,
+        "tune": _tune,
+        "explain": _explain,
+    }
     from ._image import ImageLoadError
     from ._persistence import ModelFormatError
 

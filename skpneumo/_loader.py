@@ -1,5 +1,6 @@
 """ImageLoader: file paths or image arrays in, uint8 image batches out."""
 
+import math
 import numbers
 import os
 import reprlib
@@ -299,20 +300,37 @@ def _as_paths(X):
 
 
 class _Progress:
-    """A one-line progress bar on stderr."""
+    """Loading progress on stderr, drawn to suit where stderr goes.
 
-    def __init__(self, total, width=30):
+    On a terminal, a bar redrawn in place with carriage returns. Anywhere
+    else (a file, a pipe, a CI log), where a carriage return does not move
+    back and the redraws pile up into one long line, a plain line each time
+    the count passes another ``step`` of the images (a tenth), and at the end.
+    """
+
+    def __init__(self, total, width=30, step=0.1):
         self.total, self.width = total, width
+        self.stream = sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.interactive = bool(isatty and isatty())
+        self.every = max(1, math.ceil(step * total))
+        self.next_line = self.every
 
     def update(self, done):
-        filled = int(self.width * done / max(self.total, 1))
-        bar = "#" * filled + "-" * (self.width - filled)
-        sys.stderr.write(f"\rLoading images [{bar}] {done}/{self.total}")
-        sys.stderr.flush()
+        if self.interactive:
+            filled = int(self.width * done / max(self.total, 1))
+            bar = "#" * filled + "-" * (self.width - filled)
+            self.stream.write(f"\rLoading images [{bar}] {done}/{self.total}")
+        elif done >= self.total or done >= self.next_line:
+            percent = 100 * done // max(self.total, 1)
+            self.stream.write(f"Loading images: {done}/{self.total} ({percent}%)\n")
+            self.next_line = (done // self.every + 1) * self.every
+        self.stream.flush()
 
     def close(self):
-        sys.stderr.write("\n")
-        sys.stderr.flush()
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 __all__ = ["ImageLoader"]

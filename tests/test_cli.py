@@ -1,5 +1,6 @@
 """The skpneumo command line: train, evaluate, predict, and its errors."""
 
+import html
 import json
 import os
 import re
@@ -192,6 +193,7 @@ def test_model_from_train_loads_identically_in_a_new_process(
         (
             [
                 "evaluate",
+                "-m",
                 "{tmp}/nomodel",
                 "{root}",
                 "--split",
@@ -202,16 +204,35 @@ def test_model_from_train_loads_identically_in_a_new_process(
             "No saved model",
         ),
         (
-            ["evaluate", "{model}", "{root}", "--split", "test", "--report", "{tmp}/r"],
+            [
+                "evaluate",
+                "-m",
+                "{model}",
+                "{root}",
+                "--split",
+                "test",
+                "--report",
+                "{tmp}/r",
+            ],
             "Split folder .*test.* does not exist",
         ),
         (
-            ["evaluate", "{model}", "{root}", "--split", "nope", "--report", "{tmp}/r"],
+            [
+                "evaluate",
+                "-m",
+                "{model}",
+                "{root}",
+                "--split",
+                "nope",
+                "--report",
+                "{tmp}/r",
+            ],
             "invalid choice",
         ),
         (
             [
                 "evaluate",
+                "-m",
                 "{model}",
                 "{root}",
                 "--split",
@@ -234,18 +255,14 @@ def test_model_from_train_loads_identically_in_a_new_process(
             ["evaluate", "-m", "nope", "{root}", "--report", "{tmp}/r"],
             "No model folder 'nope'",
         ),
-        (["predict", "{model}"], "no IMAGE_OR_DIR given after the model"),
+        # the positional model of unreleased versions is gone
         (
-            [
-                "evaluate",
-                "--model",
-                "{model}",
-                "{model}",
-                "{root}",
-                "--report",
-                "{tmp}/r",
-            ],
-            "unexpected argument .*with --model, give DATA only",
+            ["predict", "{model}", "{root}/val"],
+            "is a model folder: give it with --model",
+        ),
+        (
+            ["evaluate", "{model}", "{root}", "--report", "{tmp}/r"],
+            "unrecognized arguments",
         ),
         (
             ["evaluate", "-m", "{model}", "{tmp}/data.csv", "--report", "{tmp}/r"],
@@ -269,6 +286,31 @@ def test_model_from_train_loads_identically_in_a_new_process(
             "invalid choice: 'beta'",
         ),
         (["frobnicate"], "invalid choice"),
+        (["tune", "{root}"], "required: --output"),
+        (
+            ["tune", "{root}", "-m", "{model}", "--sensitivity", "0", "-o", "{tmp}/m"],
+            r"--sensitivity: must be in \(0, 1\], got 0",
+        ),
+        (
+            ["tune", "{root}", "-m", "{model}", "--youden", "--specificity", "0.9"],
+            "not allowed with argument",
+        ),
+        (
+            ["tune", "{manifest}", "-m", "{model}", "--split", "val", "-o", "{tmp}/m"],
+            "--split picks a split of a Kaggle-layout folder",
+        ),
+        (
+            ["tune", "{root}", "-m", "{model}", "--output", "{model}"],
+            "exists and is not empty: choose another path, or pass --overwrite",
+        ),
+        (
+            ["explain", "{tmp}/no.jpeg", "-m", "{model}", "-o", "{tmp}/maps"],
+            "No such image or folder",
+        ),
+        (
+            ["explain", "{root}/val", "-m", "{model}", "-o", "{model}"],
+            "exists and is not empty",
+        ),
     ],
 )
 def test_errors_exit_2_with_one_line(
@@ -316,11 +358,104 @@ def test_ctrl_c_during_training_leaves_no_model(
 
 
 def test_help_for_every_subcommand(capsys):
-    for command in ("train", "evaluate", "predict"):
+    for command in ("predict", "evaluate", "tune", "explain", "train"):
         with pytest.raises(SystemExit) as exit_:
             main([command, "--help"])
         assert exit_.value.code == 0
-        assert f"usage: skpneumo {command}" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert f"usage: skpneumo {command}" in out
+        assert f"Example: skpneumo {command} " in out  # an example line
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "{predict,evaluate,tune,explain,train}" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    from skpneumo import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"skpneumo {__version__}\n"
+
+
+def test_evaluate_writes_a_page_a_person_can_open(trained, kaggle_root, tmp_path):
+    report = tmp_path / "report"
+    metrics = _evaluate_val(trained, kaggle_root, report)
+    page = (report / "index.html").read_text()
+    assert str(trained) in page and html.escape(metrics["decision_rule"]) in page
+    assert f"<td>ROC-AUC</td><td>{metrics['roc_auc']:.4f}</td>" in page
+    figures = re.findall(r'<img src="([^"]+)"', page)
+    assert figures == [
+        "roc_curve.png",
+        "precision_recall_curve.png",
+        "calibration_curve.png",
+        "confusion_matrix.png",
+    ]
+    assert all((report / name).is_file() for name in figures)
+    assert "http" not in page and "<script" not in page and "<link" not in page
+
+
+def test_tune_saves_a_model_that_predict_and_evaluate_read(
+    trained, kaggle_root, tmp_path, capsys
+):
+    out = tmp_path / "site"
+    argv = ["tune", str(kaggle_root), "-m", str(trained), "--split", "train"]
+    argv += ["--sensitivity", "0.9", "--n-bootstraps", "100", "--output", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "| | current model | tuned model |" in captured.out
+    assert "| sensitivity |" in captured.out and "95% CI" in captured.out
+    # 24 images a class: below the stated minimum, with the interval's width
+    warnings = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warnings) == 2 and all("too wide to rely on" in w for w in warnings)
+    record = json.loads((out / "operating_point.json").read_text())
+    assert record["criterion"] == "sensitivity" and record["target"] == 0.9
+    assert record["n_images"] == {"NORMAL": 24, "PNEUMONIA": 24}
+    assert record["data"] == str(kaggle_root / "train")
+    assert record["tuned"]["sensitivity"] >= 0.9
+
+    metrics = _evaluate_val(out, kaggle_root, tmp_path / "report")
+    assert metrics["threshold"] == record["threshold"]
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "chosen for sensitivity &gt;= 0.9 on 24 NORMAL and 24 PNEUMONIA" in page
+    assert main(["predict", "-m", str(out), str(kaggle_root / "val")]) == 0
+    assert f"{record['threshold']:g}" in capsys.readouterr().err
+
+    # an existing model is replaced only when asked
+    assert main(argv) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --youden excludes --sensitivity
+        main([*argv, "--youden", "--overwrite"])
+    youden = [*argv[:6], "--youden", "--output", str(out), "--overwrite"]
+    assert main(youden) == 0
+    assert json.loads((out / "operating_point.json").read_text())["target"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report", "site"]
+
+
+def test_explain_writes_pictures_and_a_page(trained, kaggle_root, tmp_path, capsys):
+    out = tmp_path / "maps"
+    val = kaggle_root / "val"
+    assert main(["explain", str(val), "-m", str(trained), "--output", str(out)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "path,p_pneumonia,label,picture" and len(rows) == 9
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    assert len(pictures) == 8
+    page = (out / "index.html").read_text()
+    assert re.findall(r'<img src="([^"]+)"', page) == pictures
+    assert page.count("P(pneumonia) = ") == 8
+
+    # a user's folder is not replaced unless asked, and nothing is left beside it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    argv = ["explain", str(val / "NORMAL"), "-m", str(trained), "--output", str(mine)]
+    assert main([*argv, "--method", "occlusion"]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "keep me"
+    assert main([*argv, "--method", "occlusion", "--overwrite"]) == 0
+    assert not (mine / "notes.txt").exists() and len(list(mine.glob("*.png"))) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps", "mine"]
 
 
 def _manifest(root, split, csv_file, *, patients=True):
@@ -336,57 +471,6 @@ def _manifest(root, split, csv_file, *, patients=True):
         rows.append(f"{relative},{label}" + (f",{group}" if patients else ""))
     csv_file.write_text("\n".join(rows) + "\n")
     return csv_file
-
-
-def test_legacy_positional_model_still_works_with_a_note(
-    trained, kaggle_root, tmp_path, capsys
-):
-    val = str(kaggle_root / "val")
-    assert main(["predict", "--model", str(trained), val]) == 0
-    new = capsys.readouterr().out
-    assert main(["predict", str(trained), val]) == 0
-    captured = capsys.readouterr()
-    assert captured.out == new
-    note = captured.err.strip().splitlines()[0]
-    assert note == (
-        f"skpneumo predict: note: MODEL as the first argument is deprecated and will be "
-        f"removed; write `skpneumo predict --model {trained} ...`."
-    )
-
-    options = ["--split", "val", "--n-bootstraps", "0", "--report"]
-    assert (
-        main(
-            [
-                "evaluate",
-                "--model",
-                str(trained),
-                str(kaggle_root),
-                *options,
-                str(tmp_path / "new"),
-            ]
-        )
-        == 0
-    )
-    assert "note" not in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "evaluate",
-                str(trained),
-                str(kaggle_root),
-                *options,
-                str(tmp_path / "old"),
-            ]
-        )
-        == 0
-    )
-    assert capsys.readouterr().err.startswith(
-        "skpneumo evaluate: note: MODEL as the first argument is deprecated"
-    )
-    new, old = (
-        (tmp_path / name / "metrics.json").read_text() for name in ("new", "old")
-    )
-    assert new == old
 
 
 def test_no_model_means_the_bundled_default(trained, kaggle_root, monkeypatch, capsys):
@@ -605,3 +689,20 @@ def test_calibrate_options_parse():
     )
     assert args.calibration_method == "isotonic"
     assert not build_parser().parse_args(["train", "d", "-o", "m"]).calibrate
+
+
+def test_explain_without_gradients_points_to_occlusion(
+    trained, kaggle_root, tmp_path, monkeypatch, capsys
+):
+    import skpneumo.inspection._explain as explain
+
+    def no_gradients(*args, **kwargs):
+        raise NotImplementedError("Grad-CAM needs the TensorFlow or JAX backend.")
+
+    monkeypatch.setattr(explain, "grad_cam", no_gradients)
+    out = tmp_path / "maps"
+    argv = ["explain", str(kaggle_root / "val"), "-m", str(trained), "-o", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("Use --method occlusion.")
+    assert list(tmp_path.iterdir()) == []  # nothing left beside the output

@@ -240,3 +240,41 @@ def test_maps_of_a_wrapped_model_follow_the_wrapper(fitted):
         np.testing.assert_array_equal(maps[i], by_class[label][i])
     with pytest.raises(TypeError, match="unfitted TunedThresholdClassifierCV"):
         occlusion_sensitivity(TunedThresholdClassifierCV(clf), X)
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "occlusion"])
+def test_write_explanations_draws_each_map_and_a_page(fitted, tmp_path, method):
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from skpneumo.inspection import write_explanations
+
+    if method == "grad_cam" and not _has_gradients():
+        pytest.skip("Grad-CAM needs the TensorFlow or JAX backend")
+    clf, X = fitted
+    paths = []
+    for i, image in enumerate(X[:3, ..., 0]):
+        paths.append(tmp_path / f"person{i}_virus_{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    pipe = Pipeline([("loader", ImageLoader(image_size=SIZE)), ("classifier", clf)])
+    model = FixedThresholdClassifier(pipe, threshold=0.999999)  # the wrapper decides
+    out = tmp_path / "out"
+    out.mkdir()
+    rows = write_explanations(model, paths, out, method=method)
+    expected = (
+        grad_cam(model, X[:3])
+        if method == "grad_cam"
+        else occlusion_sensitivity(model, X[:3])
+    )
+    labels = model.predict(paths)
+    for row, path, heatmap, label in zip(rows, paths, expected, labels, strict=True):
+        assert row["heatmap"].shape == (SIZE, SIZE)  # the image the network sees
+        np.testing.assert_allclose(row["heatmap"], heatmap, rtol=1e-5, atol=1e-7)
+        assert row["label"] == ("PNEUMONIA" if label == 1 else "NORMAL")
+        assert row["path"] == str(path)
+        with Image.open(out / row["picture"]) as picture:
+            assert picture.format == "PNG" and min(picture.size) > 100
+    page = (out / "index.html").read_text()
+    assert [row["picture"] for row in rows] == sorted(p.name for p in out.glob("*.png"))
+    assert all(f'<img src="{row["picture"]}"' in page for row in rows)
+    with pytest.raises(ValueError, match="method must be one of"):
+        write_explanations(model, paths, out, method="saliency")

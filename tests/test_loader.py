@@ -6,6 +6,7 @@ the decoding cache (``memory``) in test_cache.py.
 """
 
 import struct
+import sys
 import tempfile
 import zlib
 from pathlib import Path
@@ -403,3 +404,39 @@ def test_loader_output_shape_dtype_and_level(image, image_size, resize, channels
         assert (matches | (pixels == 0).all(axis=1)).all()
     else:
         assert matches.all()
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch, capsys):
+    # Non-regression test for the bar's carriage returns turning a log file or
+    # a CI log into one very long line.
+    from skpneumo._loader import _Progress
+
+    progress = _Progress(1000)
+    for done in range(32, 1000, 32):
+        progress.update(done)
+    progress.update(1000)
+    progress.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert 10 <= len(lines) <= 11, lines  # about one a tenth, and the end
+    assert lines[-1] == "Loading images: 1000/1000 (100%)"
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    progress = _Progress(64)
+    progress.update(32)
+    progress.update(64)
+    progress.close()
+    err = capsys.readouterr().err
+    assert err.count("\r") == 2 and err.endswith("] 64/64\n")
+
+
+def test_loader_verbose_reports_progress_once_per_tenth(tmp_path, capsys):
+    paths = []
+    for i in range(40):
+        path = tmp_path / f"{i}.png"
+        save_image(path, Image.fromarray(noise((8, 8), seed=i)))
+        paths.append(path)
+    ImageLoader(image_size=8, verbose=1).transform(paths)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["Loading images: 32/40 (80%)", "Loading images: 40/40 (100%)"]

@@ -287,3 +287,34 @@ def test_precision_recall_plot_has_the_prevalence_as_chance_level(scored):
     np.testing.assert_allclose(display.chance_level_.get_ydata(), y.mean())
     assert display.average_precision > y.mean()
     plt.close(display.figure_)
+
+
+def test_html_report_shows_metrics_intervals_and_figures(tmp_path):
+    from skpneumo.metrics import write_html_report
+
+    report = binary_report([0, 0, 1, 1, 1], [0.2, 0.6, 0.7, 0.9, 0.4], n_bootstraps=50)
+    report.update(model="m <1>", split="val", n_images=5, decision_rule="P >= 0.5")
+    (tmp_path / "roc.png").write_bytes(b"")
+    page = write_html_report(
+        report,
+        tmp_path,
+        figures=[(tmp_path / "roc.png", "ROC curve")],
+        description=[("pipeline", "tiny & fast")],
+    ).read_text()
+    assert "<h1>Evaluation of m &lt;1&gt; on val</h1>" in page  # escaped
+    assert "<dd>tiny &amp; fast</dd>" in page and "<dd>P &gt;= 0.5</dd>" in page
+    assert "<dd>5 (2 NORMAL, 3 PNEUMONIA)</dd>" in page
+    low, high = report["ci"]["sensitivity"]
+    assert (
+        f"<td>recall / sensitivity</td><td>{report['sensitivity']:.4f}</td>"
+        f"<td>{low:.4f} to {high:.4f}</td>"
+    ) in page
+    assert '<img src="roc.png" alt="ROC curve">' in page
+    assert "50 bootstrap resamples" in page
+
+    # no intervals: no CI column; an undefined metric says so
+    report = binary_report([1, 1], [0.7, 0.9], n_bootstraps=0)
+    page = write_html_report(report, tmp_path, title="t").read_text()
+    assert "CI" not in page and "<td>ROC-AUC</td><td>undefined</td>" in page
+    with pytest.raises(ValueError, match="is not inside the report folder"):
+        write_html_report(report, tmp_path / "sub", figures=[(tmp_path / "x.png", "x")])

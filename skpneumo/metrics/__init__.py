@@ -1,5 +1,6 @@
 """Clinical metrics, operating thresholds and the plots of an evaluation report."""
 
+from ._html import write_html_report
 from ._report import (
     TARGET_SENSITIVITY,
     binary_report,
@@ -20,4 +21,5 @@ __all__ = [
     "plot_precision_recall_curve",
     "plot_roc_curve",
     "threshold_for_sensitivity",
+    "write_html_report",
 ]
