@@ -144,7 +144,7 @@ class PneumoniaClassifier(KerasClassifier):
         classifier (``check_classifiers_train`` asserts it, and
         :class:`~sklearn.model_selection.FixedThresholdClassifier`'s
         ``threshold="auto"`` is 0.5 on ``predict_proba`` too). The operating
-        point of the default network, 0.29, is set and documented by
+        point of the default network is set and documented by
         :func:`~skpneumo.make_pneumonia_pipeline`; see
         :func:`skpneumo.metrics.threshold_for_sensitivity` to choose your own.
     mixed_precision : {"auto", "float32", "mixed_float16", "mixed_bfloat16"}, \

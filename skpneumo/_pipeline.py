@@ -96,21 +96,15 @@ def make_pneumonia_pipeline(
         Images per gradient step; see :class:`PneumoniaClassifier`.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss; see :class:`PneumoniaClassifier`.
-    threshold : float, default=0.29
+    threshold : float, default=0.2
         Operating point of the classifier's ``predict``: PNEUMONIA when
-        P(pneumonia) is at least ``threshold``. This factory is the one owner
-        of the default network's operating point (the bare
-        :class:`PneumoniaClassifier` keeps scikit-learn's 0.5, so that its
-        ``predict`` agrees with ``predict_proba``). It was chosen on patients
-        held out of training, under shifts: on both splits of the shift
-        benchmark (``benchmarks/robustness.md``) 0.29 keeps a sensitivity of at
-        least 0.95 under every one of its 20 shifts (lower resolutions and
-        wider views lower the probabilities of PNEUMONIA images), and on the
-        held-out patients as they are it gives sensitivity 0.994 and
-        specificity 0.833 and 0.879. The price is paid on views narrower than
-        the training images': a NORMAL image cropped to its centre is often
-        called PNEUMONIA. Check it on images of your own hospital (see
-        :func:`skpneumo.metrics.threshold_for_sensitivity`).
+        P(pneumonia) is at least ``threshold``. This factory owns the default
+        network's operating point (the bare :class:`PneumoniaClassifier`
+        keeps scikit-learn's 0.5). It is the highest threshold that kept a
+        sensitivity of 0.97 on held-out patients of the training period; see
+        the user guide's threshold page for how it was chosen and what it
+        trades, and check it on images of your own hospital
+        (``skpneumo tune``).
     mixed_precision : {"auto", "float32", "mixed_float16", "mixed_bfloat16"}, \
             default="auto"
         Keras dtype policy of the convolution blocks; see
