@@ -144,6 +144,47 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, error, message):
         load_manifest(csv_file)
 
 
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (
+            "a.png,NORMAL\nb.png,NORMAL\n./a.png,normal\n",
+            "line 4: image .*a.png.* is already listed on line 2, and this row "
+            "lists it again",
+        ),
+        (
+            "a.png,NORMAL\nsub/../a.png,PNEUMONIA\n",
+            "line 3: image .*a.png.* is already listed on line 2, and this row gives "
+            "it the label PNEUMONIA where line 2 gives NORMAL",
+        ),
+    ],
+)
+def test_manifest_refuses_an_image_listed_twice(tmp_path, rows, message):
+    """Non-regression test for #23: a repeated row was counted twice."""
+    _images(tmp_path, "a.png", "b.png")
+    (tmp_path / "sub").mkdir()
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("path,label\n" + rows)
+    with pytest.raises(ValueError, match=f"{quoted(csv_file)}, {message}"):
+        load_manifest(csv_file)
+
+
+@pytest.mark.parametrize(
+    "encoding, hint", [("utf-16", "byte-order mark of UTF-16"), ("latin-1", "")]
+)
+def test_manifest_not_utf8_names_the_file(tmp_path, encoding, hint):
+    """Non-regression test for #23: a UTF-16 manifest gave a bare codec error."""
+    _images(tmp_path, "é.png")
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("path,label\né.png,NORMAL\n", encoding=encoding)
+    with pytest.raises(
+        ValueError, match=f"Manifest {quoted(csv_file)} is not UTF-8"
+    ) as info:
+        load_manifest(csv_file)
+    assert hint in str(info.value)
+    assert "save it as UTF-8" in str(info.value)
+
+
 def test_manifest_that_does_not_exist(tmp_path):
     with pytest.raises(
         FileNotFoundError, match=f"Manifest {quoted(tmp_path / 'no.csv')}"
