@@ -311,6 +311,30 @@ def test_chest_xray_warns_about_unused_entries(tmp_path):
     ]
 
 
+def test_chest_xray_uses_extensionless_dicom_and_says_why_files_are_skipped(
+    tmp_path,
+):
+    """Non-regression test for #23: extension-less files (DICOM files often
+    have none) were skipped without saying why.
+    """
+    root = _make_tree(tmp_path)
+    dicom = root / "train" / "PNEUMONIA" / "person2_virus_7"
+    dicom.write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 16)  # the Part 10 marker
+    (root / "train" / "NORMAL" / "IM-0116-0001").write_bytes(b"\0" * 200)
+    (root / "train" / "NORMAL" / "notes.txt").write_text("not an image")
+
+    with pytest.warns(UserWarning, match="ignores 2 entries") as record:
+        data = load_chest_xray(root)
+
+    assert str(dicom) in data.paths.tolist()
+    message = str(record[0].message)
+    assert (
+        "2 file(s) with neither an image extension (.bmp, .dcm, .dicom, .gif, "
+        ".jpeg, .jpg, .png, .tif, .tiff, .webp) nor the DICOM marker"
+    ) in message
+    assert "IM-0116-0001" in message and "notes.txt" in message
+
+
 def test_chest_xray_warns_about_names_without_patient(tmp_path):
     root = _make_tree(tmp_path, pneumonia=["person3_virus_1.jpeg", "scan.jpeg"])
     with pytest.warns(
