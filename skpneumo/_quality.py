@@ -171,7 +171,7 @@ def reasons(stats):
     return found
 
 
-def summary(names, flags, *, limit=10):
+def summary(names, flags, *, limit=5):
     """``name (reason; reason), ...`` for the flagged images, the first ``limit``."""
     listed = [
         f"{name} ({'; '.join(found)})"
