@@ -292,7 +292,6 @@ def _measure(image, size, channels):
     grey = _to_mode(image, 1)
     stats = _quality.measure(
         np.asarray(grey.resize(_quality.LEVEL_PROBE[::-1], Image.Resampling.NEAREST)),
-        np.asarray(grey.resize(_quality.LAYOUT_PROBE[::-1], Image.Resampling.BOX)),
         colour,
         size,
     )
