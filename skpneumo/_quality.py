@@ -10,10 +10,10 @@ contrast, and two cues of its layout. The thresholds were measured on the
 - a frontal chest X-ray is brighter down the middle (the mediastinum and the
   spine) than on either side (the lungs), more so than across its middle row:
   ``orientation`` = (centre column band - lung bands) - (centre row band -
-  upper and lower bands), on a 64x64 reduction of the image (2x2 means of a 128x128
-  nearest-neighbour sample), was positive on
-  every real image (smallest 0.35 on the 0-255 scale, 1st percentile 13). An
-  inverted grey scale or a rotation by 90 degrees turns its sign;
+  upper and lower bands), on a 64x64 reduction of the image (2x2 means of a
+  128x128 nearest-neighbour sample), was positive on every real image
+  (smallest 0.56 on the 0-255 scale, 1st percentile 13). An inverted grey
+  scale or a rotation by 90 degrees turns its sign;
 - the outer tenth of a frontal X-ray (air, the collimated edge) is darker than
   its centre half: ``border`` = border mean - centre mean was negative on
   99.8% of them, and positive on 99.8% of their inverted copies, which tells
@@ -39,7 +39,7 @@ MAX_ASPECT = 3.0
 #: Mean spread between the RGB channels above which an image is in colour
 #: (0 on every real X-ray, greyscale or stored as RGB).
 MAX_COLOUR = 10.0
-#: Fewest distinct grey levels of an X-ray (the real ones: 113 or more).
+#: Fewest distinct grey levels of an X-ray (the real ones: 111 or more).
 MIN_GREY_LEVELS = 16
 #: Smallest span of the 1st to 99th percentile grey level (real: 85 or more).
 MIN_CONTRAST = 32.0
