@@ -243,7 +243,7 @@ def decode(
                 box = None
                 if draft and image.format == "JPEG":
                     # the quality check needs the colour of a colour JPEG
-                    box = _apply_draft(image, size, resize, 3 if measure else channels)
+                    box = _apply_draft(image, size, resize, channels, measure)
                 image.load()
                 orientation = image.getexif().get(_ORIENTATION, 1)
                 if box is not None:
@@ -323,7 +323,7 @@ def _decode_dicom(path, size, resize, channels, max_pixels, measure):
     return array, stats
 
 
-def _apply_draft(image, size, resize, channels):
+def _apply_draft(image, size, resize, channels, keep_colour=False):
     """Ask libjpeg to decode at the smallest scale that still covers ``size``.
 
     Returns the region of the reduced image that holds the picture, as
@@ -339,7 +339,11 @@ def _apply_draft(image, size, resize, channels):
         request = (out_w, out_h)
     else:
         request = (math.ceil(width * scale), math.ceil(height * scale))
-    mode = "L" if channels == 1 and image.mode in ("L", "RGB", "YCbCr") else None
+    mode = None
+    if channels == 1 and image.mode in ("L", "RGB", "YCbCr"):
+        # libjpeg gives the Y plane as 'L'; 'YCbCr' keeps the colour planes for
+        # the quality check without the cost of a conversion to RGB
+        mode = "YCbCr" if keep_colour and image.mode != "L" else "L"
     result = image.draft(mode, request)
     return None if result is None else result[1]
 
