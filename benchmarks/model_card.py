@@ -418,7 +418,9 @@ interval of the sensitivity it reaches and warns when too few images chose it
 
 - Adults: trained on children aged one to five only.
 - Lateral views and anything but frontal chest X-rays: never seen; the model still
-  returns a probability.
+  returns a probability. The loader's input-quality check flags (warns about, or with
+  `quality="raise"` refuses) blank, tiny, colour, inverted and rotated images, but not
+  lateral views or other body parts.
 - Other hospitals, devices and periods: one centre only. The shift benchmark shows the
   model's weak spot: a view cropped or zoomed in on the chest pushes NORMAL images
   towards PNEUMONIA (the worst specificities above); low resolution and wider views

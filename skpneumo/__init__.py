@@ -8,6 +8,7 @@ imported the first time it is used.
 from ._image import ImageLoadError
 from ._loader import ImageLoader
 from ._pipeline import make_pneumonia_pipeline
+from ._quality import ImageQualityError, ImageQualityWarning, check_xray_quality
 from ._sampler import ZoomOverSampler
 
 __version__ = "0.1.0"
@@ -16,9 +17,12 @@ __all__ = [
     "ImageLoadError",
     "ModelFormatError",
     "ImageLoader",
+    "ImageQualityError",
+    "ImageQualityWarning",
     "PneumoniaClassifier",
     "ZoomOverSampler",
     "build_cnn",
+    "check_xray_quality",
     "load_model",
     "load_pretrained",
     "make_pneumonia_pipeline",

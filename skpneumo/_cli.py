@@ -193,7 +193,8 @@ def build_parser():
         "predict",
         help="print P(pneumonia) and the label of images",
         description="Print, for each image (folders are searched recursively), its "
-        "path, P(pneumonia) and predicted label, as CSV (default) or JSON. Labels "
+        "path, P(pneumonia), predicted label and quality flags (empty, or why the "
+        "image cannot be a frontal chest X-ray), as CSV (default) or JSON. Labels "
         "come from the model's own predict (its threshold, or its calibrated rule), "
         f"which a line on stderr names. {_MODEL_HELP}",
         epilog="Example: skpneumo predict --model model xray1.jpeg folder_of_xrays/",
@@ -211,6 +212,15 @@ def build_parser():
         "--json", action="store_true", help="print JSON instead of CSV"
     )
     predict.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
+    predict.add_argument(
+        "--quality",
+        choices=["warn", "raise", "ignore"],
+        default="warn",
+        help="input-quality check of each image (blank, tiny, colour, inverted, "
+        "rotated...): 'warn' (default) predicts every image and names in the "
+        "quality column why one cannot be a frontal chest X-ray (its P(pneumonia) is "
+        "then unreliable); 'raise' refuses such images; 'ignore' skips the check",
+    )
     _add_tune_parser(commands)
     _add_explain_parser(commands)
     return parser
@@ -551,8 +561,12 @@ def _is_model_folder(path):
     return (path / META_FILE).is_file()
 
 
-def _predict_images(model, paths, *, n_jobs):
+def _predict_images(model, paths, *, n_jobs, quality=None):
     """P(pneumonia) and the label of each image, with each image decoded once.
+
+    With ``quality`` ("warn", "raise" or "ignore"), the input-quality check of
+    the loader runs as that value says, except that "warn" does not warn: the
+    flags are returned as a third value, a list of reasons per image.
 
     Labels come from ``model.predict``, the one owner of the decision rule
     (the classifier's threshold, a FixedThresholdClassifier's or a tuned one,
@@ -571,8 +585,16 @@ def _predict_images(model, paths, *, n_jobs):
 
     loader = _inner_pipeline(model).named_steps["loader"]
     loader.set_params(n_jobs=n_jobs)
-    images = loader.transform([str(p) for p in paths])
-    return model.predict_proba(images)[:, 1], model.predict(images)
+    paths = [str(p) for p in paths]
+    if quality is None:
+        images = loader.transform(paths)
+        return model.predict_proba(images)[:, 1], model.predict(images)
+    images, _, flags = loader._load(paths, measure=quality != "ignore")
+    if quality == "raise":
+        from ._quality import act_on
+
+        act_on(paths, flags, "raise", stacklevel=1)
+    return model.predict_proba(images)[:, 1], model.predict(images), flags
 
 
 def _evaluate(args):
@@ -779,17 +801,24 @@ def _interval(bounds):
     return f"{low:.4f} to {high:.4f}"
 
 
-def _image_files(inputs):
-    from .datasets._chest_xray import IMAGE_SUFFIXES
+def _image_files(inputs, *, say=print):
+    """The image files of ``inputs``: files as given, folders searched recursively.
+
+    A folder's files are those :func:`~skpneumo.datasets._chest_xray.is_image_file`
+    accepts; ``say`` is told how many others were skipped, and why.
+    """
+    from .datasets._chest_xray import describe_skipped, is_image_file
 
     files = []
     for item in inputs:
         if item.is_dir():
-            found = sorted(
-                p
-                for p in item.rglob("*")
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            found, skipped = [], []
+            for path in sorted(p for p in item.rglob("*") if p.is_file()):
+                (found if is_image_file(path) else skipped).append(path)
+            if skipped:
+                say(
+                    f"skipped in {str(item)!r}: {describe_skipped(list(map(str, skipped)))}"
+                )
             if not found:
                 raise FileNotFoundError(f"Folder {str(item)!r} holds no images.")
             files += found
@@ -808,16 +837,33 @@ def _predict(args):
     for item in args.inputs:
         if _is_model_folder(item):
             raise ValueError(f"{str(item)!r} is a model folder: give it with --model.")
-    files = _image_files(args.inputs)
+
+    def note(message):
+        print(f"skpneumo predict: {message}", file=sys.stderr)
+
+    files = _image_files(args.inputs, say=note)
     import_keras_quietly()
     model = load_model(model_dir)
-    proba, labels = _predict_images(model, files, n_jobs=args.n_jobs)
-    print(f"skpneumo predict: labels by {_decision_rule(model)[1]}", file=sys.stderr)
+    proba, labels, flags = _predict_images(
+        model, files, n_jobs=args.n_jobs, quality=args.quality
+    )
+    note(f"labels by {_decision_rule(model)[1]}")
+    n_flagged = sum(bool(found) for found in flags)
+    if n_flagged:
+        note(
+            f"{n_flagged} of {len(files)} image(s) cannot be frontal chest X-rays; "
+            "their P(pneumonia) is unreliable (the quality column says why)"
+        )
     names = {0: "NORMAL", 1: "PNEUMONIA"}
     labels = [names.get(label, str(label)) for label in labels.tolist()]
     rows = [
-        {"path": str(f), "p_pneumonia": float(p), "label": label}
-        for f, p, label in zip(files, proba, labels, strict=True)
+        {
+            "path": str(f),
+            "p_pneumonia": float(p),
+            "label": label,
+            "quality": "; ".join(found),
+        }
+        for f, p, label, found in zip(files, proba, labels, flags, strict=True)
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -825,7 +871,9 @@ def _predict(args):
         import csv
 
         writer = csv.DictWriter(
-            sys.stdout, fieldnames=["path", "p_pneumonia", "label"], lineterminator="\n"
+            sys.stdout,
+            fieldnames=["path", "p_pneumonia", "label", "quality"],
+            lineterminator="\n",
         )
         writer.writeheader()
         for row in rows:

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import _dicom
+from . import _dicom, _quality
 
 RESIZE_MODES = ("squash", "crop", "pad")
 _ORIENTATION = 0x0112  # the EXIF tag
@@ -31,12 +31,51 @@ class ImageLoadError(ValueError):
     Attributes
     ----------
     path : str
-        The file that failed.
+        The file that failed (the first, for an error about several).
+    reason : str
+        Why it failed.
+    errors : list of ImageLoadError
+        Each file that failed: this error alone, or those that
+        :meth:`from_errors` combined.
     """
 
     def __init__(self, path, reason):
-        self.path = str(path)
+        self.path, self.reason, self.errors = str(path), reason, [self]
         super().__init__(f"Cannot load image {self.path!r}: {reason}")
+
+    @classmethod
+    def from_errors(cls, errors):
+        """One error for several files, listing each file and its reason.
+
+        Parameters
+        ----------
+        errors : list of ImageLoadError
+            The errors, one per file.
+
+        Returns
+        -------
+        ImageLoadError
+            ``errors[0]`` if it is the only one.
+        """
+        if len(errors) == 1:
+            return errors[0]
+        listing = "; ".join(f"{e.path!r}: {e.reason}" for e in errors)
+        combined = cls(errors[0].path, errors[0].reason)
+        combined.errors = list(errors)
+        combined.args = (f"Cannot load {len(errors)} images: {listing}",)
+        return combined
+
+    def __reduce__(self):
+        # pickled across processes (joblib's process backends) with its fields
+        others = None if self.errors == [self] else self.errors
+        return _rebuild_load_error, (self.path, self.reason, others, self.args)
+
+
+def _rebuild_load_error(path, reason, errors, args):
+    error = ImageLoadError.__new__(ImageLoadError)
+    error.path, error.reason, error.args = path, reason, args
+    error.errors = [error] if errors is None else errors
+    return error
 
 
 def _target_scale(width, height, size, resize):
@@ -56,10 +95,15 @@ def _to_mode(image, channels):
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit (or 32-bit integer) greyscale: Pillow's own conversion to 'L' clips
-        # at 255 instead of scaling, so scale the full 16-bit range down to 8 bits.
-        values = np.asarray(image, dtype=np.float64)
+        # at 255 instead of scaling. The values are scaled from the bit depth that
+        # holds their maximum, so that 12-bit data stored in 16 bits keep their
+        # grey levels (a scale by 65535 would leave them 16); values that fit in
+        # 8 bits pass unchanged.
+        values = np.clip(np.asarray(image, dtype=np.float64), 0, None)
+        bits = max(8, int(values.max()).bit_length())
         gray = Image.fromarray(
-            np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8), mode="L"
+            np.clip(np.rint(values * (255.0 / (2**bits - 1))), 0, 255).astype(np.uint8),
+            mode="L",
         )
         return gray if channels == 1 else gray.convert("RGB")
     if image.mode == "F":
@@ -114,6 +158,9 @@ def decode_file(
 ):
     """Decode one image file into a uint8 array of shape (height, width, channels).
 
+    :func:`decode` does the same and also measures the image for the
+    input-quality check.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -147,13 +194,39 @@ def decode_file(
         ``DICM`` marker, see ``skpneumo._dicom.is_dicom``) and pydicom is not
         installed.
     """
+    return decode(
+        path,
+        size,
+        resize=resize,
+        channels=channels,
+        max_pixels=max_pixels,
+        draft=draft,
+        measure=False,
+    )[0]
+
+
+def decode(
+    path, size, *, resize="squash", channels=1, max_pixels=None, draft=True, measure
+):
+    """:func:`decode_file`, and the image's statistics for the quality check.
+
+    ``measure`` says whether to take them (:func:`skpneumo._quality.measure`)
+    from the image as decoded, upright, before it is resized.
+
+    Returns
+    -------
+    array : ndarray of shape (height, width, channels) and dtype uint8
+    stats : dict or None
+        None unless ``measure``.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(2, "No such image file", path)
     if os.path.isdir(path):
         raise IsADirectoryError(21, "Expected an image file, got a directory", path)
     if _dicom.is_dicom(path):
-        return _decode_dicom(path, size, resize, channels, max_pixels)
+        return _decode_dicom(path, size, resize, channels, max_pixels, measure)
+    stats = None
     try:
         with warnings.catch_warnings():
             # the explicit max_pixels check below is the limit that counts
@@ -169,12 +242,16 @@ def decode_file(
                     )
                 box = None
                 if draft and image.format == "JPEG":
-                    box = _apply_draft(image, size, resize, channels)
+                    # the quality check needs the colour of a colour JPEG
+                    box = _apply_draft(image, size, resize, channels, measure)
                 image.load()
+                orientation = image.getexif().get(_ORIENTATION, 1)
                 if box is not None:
-                    orientation = image.getexif().get(_ORIENTATION, 1)
                     box = _orient_box(box, image.size, orientation)
                 image = ImageOps.exif_transpose(image)
+                if measure:
+                    upright = (height, width) if orientation >= 5 else (width, height)
+                    image, stats = _measure(image, upright, channels)
                 image = _to_mode(image, channels)
                 image = _fit_image(image, size, resize, Image.Resampling.BICUBIC, box)
                 array = np.asarray(image, dtype=np.uint8)
@@ -196,11 +273,38 @@ def decode_file(
         raise ImageLoadError(path, reason) from exc
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
-    return array
+    return array, stats
 
 
-def _decode_dicom(path, size, resize, channels, max_pixels):
-    """decode_file for a DICOM file: pydicom decodes, Pillow resizes as for any image."""
+_GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _measure(image, size, channels):
+    """Measure a decoded image for the quality check; return it in the output mode.
+
+    The greyscale conversion the measure needs is the one the output needs
+    when ``channels`` is 1, so it is made once.
+    """
+    colour = None
+    if image.mode not in _GREY_MODES:
+        sample = image.resize(_quality.LEVEL_PROBE[::-1], Image.Resampling.NEAREST)
+        colour = np.asarray(sample.convert("RGB"))
+    grey = _to_mode(image, 1)
+    stats = _quality.measure(
+        np.asarray(grey.resize(_quality.LEVEL_PROBE[::-1], Image.Resampling.NEAREST)),
+        colour,
+        size,
+    )
+    return (grey if channels == 1 else image), stats
+
+
+def measure_array(image):
+    """The quality statistics of one uint8 image array of shape (h, w, c)."""
+    return _measure(_as_pil(image), (image.shape[1], image.shape[0]), 1)[1]
+
+
+def _decode_dicom(path, size, resize, channels, max_pixels, measure):
+    """Decode a DICOM file: pydicom decodes, Pillow resizes as for any image."""
     try:
         image = _dicom.read_dicom(path, max_pixels=max_pixels)
     except ValueError as exc:
@@ -208,15 +312,18 @@ def _decode_dicom(path, size, resize, channels, max_pixels):
         if os.path.getsize(path) == 0:
             reason = "the file is empty (0 bytes)"
         raise ImageLoadError(path, reason) from exc
+    stats = None
+    if measure:
+        image, stats = _measure(image, image.size, channels)
     image = _to_mode(image, channels)
     image = _fit_image(image, size, resize, Image.Resampling.BICUBIC)
     array = np.asarray(image, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
-    return array
+    return array, stats
 
 
-def _apply_draft(image, size, resize, channels):
+def _apply_draft(image, size, resize, channels, keep_colour=False):
     """Ask libjpeg to decode at the smallest scale that still covers ``size``.
 
     Returns the region of the reduced image that holds the picture, as
@@ -232,7 +339,11 @@ def _apply_draft(image, size, resize, channels):
         request = (out_w, out_h)
     else:
         request = (math.ceil(width * scale), math.ceil(height * scale))
-    mode = "L" if channels == 1 and image.mode in ("L", "RGB", "YCbCr") else None
+    mode = None
+    if channels == 1 and image.mode in ("L", "RGB", "YCbCr"):
+        # libjpeg gives the Y plane as 'L'; 'YCbCr' keeps the colour planes for
+        # the quality check without the cost of a conversion to RGB
+        mode = "YCbCr" if keep_colour and image.mode != "L" else "L"
     result = image.draft(mode, request)
     return None if result is None else result[1]
 
@@ -263,20 +374,23 @@ def _orient_box(box, size, orientation):
     return (left, top, width - right, height - bottom)
 
 
+def _as_pil(image):
+    """A uint8 image array of shape (h, w, c) as a Pillow image."""
+    c = image.shape[2]
+    if c == 1:
+        return Image.fromarray(image[:, :, 0], mode="L")
+    if c == 3:
+        return Image.fromarray(image, mode="RGB")
+    if c == 4:
+        return Image.fromarray(image, mode="RGBA")
+    raise ValueError(f"Images must have 1, 3 or 4 channels; got {c} channels.")
+
+
 def fit_array_image(image, size, *, resize="squash", channels=1):
     """Resize one uint8 image array of shape (h, w, c) to (height, width, channels)."""
-    c = image.shape[2]
-    if image.shape[:2] == tuple(size) and c == channels:
+    if image.shape[:2] == tuple(size) and image.shape[2] == channels:
         return image
-    if c == 1:
-        pil = Image.fromarray(image[:, :, 0], mode="L")
-    elif c == 3:
-        pil = Image.fromarray(image, mode="RGB")
-    elif c == 4:
-        pil = Image.fromarray(image, mode="RGBA")
-    else:
-        raise ValueError(f"Images must have 1, 3 or 4 channels; got {c} channels.")
-    pil = _to_mode(pil, channels)
+    pil = _to_mode(_as_pil(image), channels)
     pil = _fit_image(pil, size, resize, Image.Resampling.BICUBIC)
     array = np.asarray(pil, dtype=np.uint8)
     if array.ndim == 2:

@@ -12,35 +12,54 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn_compat.base import _fit_context
 
-from . import _image
+from . import _image, _quality
 from ._validation import check_image_array, check_image_size
 
 _CHUNK = 32
 
 
-def _decode_path(path, mtime_ns, file_size, size, resize, channels, max_pixels):
-    """Decode one file; ``mtime_ns`` and ``file_size`` only key the cache."""
-    return _image.decode_file(
-        path, size, resize=resize, channels=channels, max_pixels=max_pixels
+def _decode_path(
+    path, mtime_ns, file_size, size, resize, channels, max_pixels, measure
+):
+    """Decode one file, and measure it if ``measure``.
+
+    ``mtime_ns`` and ``file_size`` only key the cache.
+    """
+    return _image.decode(
+        path,
+        size,
+        resize=resize,
+        channels=channels,
+        max_pixels=max_pixels,
+        measure=measure,
     )
 
 
-def _decode_chunk(paths, decode, size, resize, channels, max_pixels):
+def _decode_chunk(paths, decode, size, resize, channels, max_pixels, measure):
     """Decode ``paths`` with ``decode``; return their images as one array.
 
-    The images are returned, not written into an array of the caller: joblib
-    may run this in another process (a process backend, or a Dask worker when
-    the loader runs inside a Dask task), where such writes would be lost.
+    Also returns the statistics of each image (None where not measured) and
+    the ImageLoadError of each file that failed, so that one error can list
+    them all. The images are returned, not written into an array of the
+    caller: joblib may run this in another process (a process backend, or a
+    Dask worker when the loader runs inside a Dask task), where such writes
+    would be lost.
     """
     out = np.empty((len(paths), *size, channels), dtype=np.uint8)
+    stats, errors = [None] * len(paths), []
     for i, path in enumerate(paths):
         try:
             stat = os.stat(path)
             key = (stat.st_mtime_ns, stat.st_size)
         except OSError:
-            key = (None, None)  # decode_file raises the error naming the file
-        out[i] = decode(path, *key, size, resize, channels, max_pixels)
-    return out
+            key = (None, None)  # decode raises the error naming the file
+        try:
+            out[i], stats[i] = decode(
+                path, *key, size, resize, channels, max_pixels, measure
+            )
+        except _image.ImageLoadError as exc:
+            errors.append(exc)
+    return out, stats, errors
 
 
 class ImageLoader(TransformerMixin, BaseEstimator):
@@ -55,8 +74,25 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     downscale in the DCT domain by 1/2, 1/4 or 1/8 when the output is much
     smaller than the file; the final resize is bicubic. EXIF orientation is
     applied, so a photographed film that the camera marked as rotated is turned
-    upright. 16-bit images are scaled from their full 0-65535 range to 0-255,
-    palette images go through RGB, and alpha is dropped.
+    upright. 16-bit images are scaled to 0-255 from the bit depth that holds
+    their largest value (12-bit data stored in 16 bits are scaled from 0-4095,
+    values that fit in 8 bits pass unchanged), palette images go through RGB,
+    and alpha is dropped.
+
+    Image arrays are read on the 0-255 scale. A float array whose values all
+    lie in [0, 1] (and are not all 0) is taken to be on the 0-1 scale: it is
+    multiplied by 255, with a warning (pass ``X * 255``, or uint8 images, to
+    silence it).
+
+    Each file is also checked for what a frontal chest X-ray cannot be, on the
+    image as decoded (before it is resized): a side under 64 pixels, an aspect
+    ratio beyond 3:1, colour, fewer than 16 grey levels or no contrast, an
+    inverted grey scale, or a rotation (no bright vertical band down the
+    middle). Such images are loaded all the same, and ``quality`` says what
+    else happens; :func:`check_xray_quality` gives each image's flags and
+    statistics. Image arrays are not checked by the loader (pass them to
+    :func:`check_xray_quality`): they are often crops, augmented copies or
+    test data that no X-ray rule fits.
 
     DICOM files (named ``*.dcm`` or ``*.dicom``, or any file with the
     ``DICM`` marker of DICOM Part 10) are read with pydicom, an optional
@@ -102,6 +138,13 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         again. None disables caching.
     verbose : int, default=0
         If positive, print a progress bar to stderr while files load.
+    quality : {"warn", "raise", "ignore"}, default="warn"
+        What to do with files that fail the input-quality check: ``"warn"``
+        loads them and raises one :class:`ImageQualityWarning` (a
+        ``UserWarning``) per call naming each file and reason, since the
+        network's probability for them is unreliable; ``"raise"`` refuses
+        them with an :class:`ImageQualityError` (a ``ValueError``) that lists
+        them all; ``"ignore"`` skips the check.
 
     Attributes
     ----------
@@ -130,6 +173,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         "n_jobs": [numbers.Integral, None],
         "memory": [str, os.PathLike, Memory, None],
         "verbose": ["verbose"],
+        "quality": [StrOptions({"warn", "raise", "ignore"})],
     }
 
     def __init__(
@@ -142,6 +186,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         verbose=0,
+        quality="warn",
     ):
         self.image_size = image_size
         self.resize = resize
@@ -150,6 +195,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
+        self.quality = quality
 
     def _check_params(self):
         self._validate_params()
@@ -187,29 +233,43 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         -------
         images : ndarray of shape (n_samples, height, width, channels), dtype uint8
             The loaded images.
+
+        Raises
+        ------
+        ImageLoadError
+            If files cannot be decoded: one error lists each file and reason.
+        ImageQualityError
+            If ``quality="raise"`` and files fail the input-quality check.
+
+        Warns
+        -----
+        ImageQualityWarning
+            If ``quality="warn"`` and files fail the input-quality check.
+        """
+        images, paths, flags = self._load(X)
+        if paths is not None:
+            _quality.act_on(paths, flags, self.quality, stacklevel=3)
+        return images
+
+    def _load(self, X, *, measure=None):
+        """The images of X, its paths (None for arrays) and each file's flags.
+
+        ``measure`` (default: unless ``quality="ignore"``) says whether files
+        are measured; their flags are the reasons of
+        :func:`skpneumo._quality.reasons`, empty when not measured.
         """
         size = self._check_params()
         paths = _as_paths(X)
         if paths is None:
-            return self._from_arrays(X, size)
-        return self._from_paths(paths, size)
+            return self._from_arrays(X, size), None, None
+        if measure is None:
+            measure = self.quality != "ignore"
+        images, stats = self._from_paths(paths, size, measure)
+        flags = [[] if s is None else _quality.reasons(s) for s in stats]
+        return images, paths, flags
 
     def _from_arrays(self, X, size):
-        X = check_image_array(X)
-        if X.dtype != np.uint8:
-            low, high = X.min(axis=(1, 2, 3)), X.max(axis=(1, 2, 3))
-            bad = np.flatnonzero((low < 0) | (high > 255))
-            if bad.size:
-                raise ValueError(
-                    "Image arrays must hold pixel values in [0, 255]; sample(s) "
-                    f"{bad[:10].tolist()} fall outside it (first: min {low[bad[0]]}, "
-                    f"max {high[bad[0]]})."
-                )
-            X = (
-                np.rint(X).astype(np.uint8)
-                if X.dtype.kind == "f"
-                else X.astype(np.uint8)
-            )
+        X = _uint8_images(X)
         if X.shape[1:3] == size and X.shape[3] == self.channels:
             return X
         out = np.empty((X.shape[0], *size, self.channels), dtype=np.uint8)
@@ -222,7 +282,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
                 raise ValueError(f"Cannot convert sample {i}: {exc}") from exc
         return out
 
-    def _from_paths(self, paths, size):
+    def _from_paths(self, paths, size, measure):
         decode = _decode_path
         if self.memory is not None:
             memory = (
@@ -232,7 +292,8 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             )
             decode = memory.cache(_decode_path)
         out = np.empty((len(paths), *size, self.channels), dtype=np.uint8)
-        args = (size, self.resize, self.channels, self.max_pixels)
+        stats, errors = [], []
+        args = (size, self.resize, self.channels, self.max_pixels, measure)
         starts = range(0, len(paths), _CHUNK)
         done = 0
         progress = _Progress(len(paths)) if self.verbose else None
@@ -243,14 +304,20 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             delayed(_decode_chunk)(paths[start : start + _CHUNK], decode, *args)
             for start in starts
         )
-        for start, images in zip(starts, chunks, strict=True):
+        for start, (images, chunk_stats, chunk_errors) in zip(
+            starts, chunks, strict=True
+        ):
             out[start : start + len(images)] = images
+            stats += chunk_stats
+            errors += chunk_errors
             done += len(images)
             if progress is not None:
                 progress.update(done)
         if progress is not None:
             progress.close()
-        return out
+        if errors:
+            raise _image.ImageLoadError.from_errors(errors)
+        return out, stats
 
     def __sklearn_is_fitted__(self):
         return True
@@ -262,6 +329,22 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["uint8"]
         return tags
+
+
+def _uint8_images(X):
+    """Validate image arrays on the 0-255 scale and return them as uint8."""
+    X = check_image_array(X)
+    if X.dtype != np.uint8:
+        low, high = X.min(axis=(1, 2, 3)), X.max(axis=(1, 2, 3))
+        bad = np.flatnonzero((low < 0) | (high > 255))
+        if bad.size:
+            raise ValueError(
+                "Image arrays must hold pixel values in [0, 255]; sample(s) "
+                f"{bad[:10].tolist()} fall outside it (first: min {low[bad[0]]}, "
+                f"max {high[bad[0]]})."
+            )
+        X = np.rint(X).astype(np.uint8) if X.dtype.kind == "f" else X.astype(np.uint8)
+    return X
 
 
 def _as_paths(X):

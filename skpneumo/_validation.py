@@ -5,6 +5,7 @@ sampler never imports Keras.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,7 +19,9 @@ def check_image_array(X, *, name="X", allow_empty=False):
     ----------
     X : array-like of shape (n_samples, height, width) or \
             (n_samples, height, width, channels)
-        Images with pixel values on the 0-255 scale.
+        Images with pixel values on the 0-255 scale. A float array whose
+        values all lie in [0, 1], not all 0, is read as the 0-1 scale and
+        multiplied by 255, with a warning.
     name : str, default="X"
         Name used in error messages.
     allow_empty : bool, default=False
@@ -28,21 +31,32 @@ def check_image_array(X, *, name="X", allow_empty=False):
     -------
     X : ndarray of shape (n_samples, height, width, channels)
         The same data; a 3-D input gets a channel axis (a view, not a copy).
+        Float data on the 0-1 scale come back as a copy on the 0-255 scale.
 
     Raises
     ------
     ValueError
         If ``X`` is not a numeric 3-D or 4-D array (a 2-D array of flattened
-        images included), holds NaN or infinity, or is empty.
+        images included), holds images of different shapes (the message
+        names the first sample that differs), holds NaN or infinity, or is
+        empty.
     TypeError
         If ``X`` is a sparse matrix, or an object array of non-numbers.
+
+    Warns
+    -----
+    UserWarning
+        If float pixel values in [0, 1] are rescaled to 0-255.
     """
     if sp.issparse(X):
         raise TypeError(
             f"{name} is a sparse matrix; sparse input is not supported: pass dense "
             "image arrays."
         )
-    X = np.asarray(X)
+    try:
+        X = np.asarray(X)
+    except ValueError as exc:  # NumPy's "inhomogeneous shape"
+        raise ValueError(_ragged_message(X, name)) from exc
     if X.dtype.kind == "O":
         try:
             X = X.astype(np.float64)
@@ -92,7 +106,35 @@ def check_image_array(X, *, name="X", allow_empty=False):
                 f"{name} holds NaN or infinite pixel values in sample(s) "
                 f"{_short_list(bad)}."
             )
+        if X.size and X.min() >= 0 and 0 < X.max() <= 1:
+            warnings.warn(
+                f"{name} holds float pixel values in [0, 1] (maximum {X.max():.4g}); "
+                "they are read as the 0-1 scale and multiplied by 255, since skpneumo "
+                f"reads pixels on the 0-255 scale. Pass {name} * 255 (or uint8 "
+                "images) to silence this warning.",
+                UserWarning,
+                stacklevel=3,
+            )
+            X = X * 255
     return X
+
+
+def _ragged_message(X, name):
+    """Say which sample of a ragged sequence of images has another shape."""
+    shapes = []
+    for i, image in enumerate(X):
+        try:
+            shapes.append(np.shape(image))
+        except ValueError:
+            return f"{name} holds a ragged image: sample {i} has rows of different lengths."
+    odd = next((i for i, s in enumerate(shapes) if s != shapes[0]), None)
+    if odd is None:
+        return f"{name} is a ragged sequence that NumPy cannot stack into images."
+    return (
+        f"{name} holds images of different shapes: sample 0 has shape {shapes[0]}, "
+        f"sample {odd} has shape {shapes[odd]}. Stack images of one size (resize "
+        "them first), or pass their file paths through ImageLoader, which resizes."
+    )
 
 
 def check_binary_target(y, *, name="y"):

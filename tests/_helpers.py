@@ -100,3 +100,22 @@ def classifier_fit(X, y):
     import skpneumo
 
     return skpneumo.PneumoniaClassifier(**TINY).fit(X, y)
+
+
+def synthetic_frontal_xray(rng, size=(256, 224)):
+    """A (height, width) uint8 picture with the layout of a frontal chest X-ray.
+
+    Dark air around a grey body, two dark lungs either side of a bright band
+    down the middle (the mediastinum and the spine), and noise: what the
+    input-quality check takes for a plausible X-ray.
+    """
+    height, width = size
+    rows, cols = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    image = np.full(size, 20.0)
+    image[(cols > 0.1) & (cols < 0.9) & (rows > 0.05)] = 150
+    for centre in (0.3, 0.7):
+        lung = ((cols - centre) / 0.15) ** 2 + ((rows - 0.5) / 0.3) ** 2 < 1
+        image[lung] = 60
+    image[(cols > 0.42) & (cols < 0.58) & (rows > 0.1)] = 200
+    image += rng.normal(0, 10, size)
+    return np.clip(image, 0, 255).astype(np.uint8)

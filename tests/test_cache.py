@@ -31,15 +31,15 @@ def _write_images(folder, n_per_class=12, size=20):
 
 @pytest.fixture
 def decodes(monkeypatch):
-    """Count calls of ``_image.decode_file`` per path."""
+    """Count calls of ``_image.decode`` (what the loader calls) per path."""
     counts = Counter()
-    decode_file = _image.decode_file
+    decode = _image.decode
 
-    def counting_decode_file(path, *args, **kwargs):
+    def counting_decode(path, *args, **kwargs):
         counts[os.fspath(path)] += 1
-        return decode_file(path, *args, **kwargs)
+        return decode(path, *args, **kwargs)
 
-    monkeypatch.setattr(_image, "decode_file", counting_decode_file)
+    monkeypatch.setattr(_image, "decode", counting_decode)
     return counts
 
 

@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-from _helpers import TINY
+from _helpers import TINY, synthetic_frontal_xray
+from PIL import Image
 
 from skpneumo._cli import main
 from skpneumo._decision import DEFAULT_THRESHOLD
@@ -152,18 +153,72 @@ def test_predict_csv_and_json(trained, kaggle_root, capsys):
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
     # the rule that made the labels, from the model: the pipeline's threshold
-    assert captured.err.strip() == (
+    assert captured.err.splitlines()[0] == (
         f"skpneumo predict: labels by P(pneumonia) >= {DEFAULT_THRESHOLD:g} "
         "(the classifier's threshold)"
     )
-    assert lines[0] == "path,p_pneumonia,label"
+    assert lines[0] == "path,p_pneumonia,label,quality"
     assert len(lines) == 9
-    assert all(line.rsplit(",", 1)[1] in ("NORMAL", "PNEUMONIA") for line in lines[1:])
+    # the fixture's 24-px noise squares are flagged, and still predicted
+    assert all(
+        row.split(",")[2] in ("NORMAL", "PNEUMONIA") and "tiny image" in row
+        for row in lines[1:]
+    )
 
     one = sorted((val / "NORMAL").iterdir())[0]
     assert main(["predict", str(one), "--json", "--model", str(trained)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["path"] == str(one) and 0 <= rows[0]["p_pneumonia"] <= 1
+
+
+def test_predict_flags_what_cannot_be_an_xray_and_notes_skipped_files(
+    trained, tmp_path, capsys
+):
+    """Non-regression test for #23: a blank image got a confident probability
+    and no signal, and a folder's non-image files were skipped silently.
+    """
+    folder = tmp_path / "images"
+    folder.mkdir()
+    xray = folder / "a_xray.png"
+    Image.fromarray(synthetic_frontal_xray(np.random.default_rng(0))).save(xray)
+    black = folder / "b_black.png"
+    Image.fromarray(np.zeros((256, 224), np.uint8)).save(black)
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "scan0001").write_bytes(b"\0" * 200)  # no extension, no DICOM marker
+
+    assert main(["predict", "--model", str(trained), str(folder), "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [r["path"] for r in rows] == [str(xray), str(black)]
+    assert rows[0]["quality"] == ""
+    assert rows[1]["quality"].startswith("too few grey levels (1); no contrast")
+    assert 0 <= rows[1]["p_pneumonia"] <= 1  # still predicted
+    err = captured.err
+    assert (
+        f"skipped in {str(folder)!r}: 2 file(s) with neither an image extension" in err
+    )
+    assert "notes.txt" in err and "scan0001" in err
+    assert "1 of 2 image(s) cannot be frontal chest X-rays" in err
+
+    assert main(["predict", "--model", str(trained), str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith(",")  # an empty quality cell
+    assert lines[2].endswith(
+        ",too few grey levels (1); no contrast (1st to 99th percentile span 0 of 255)"
+    )
+
+    code = main(["predict", "-m", str(trained), str(folder), "--quality", "raise"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "1 of 2 image(s) cannot be frontal chest X-rays, and quality='raise'" in (
+        captured.err
+    )
+    assert str(black) in captured.err and str(xray) not in captured.err
+
+    assert main(["predict", "-m", str(trained), str(black), "--quality", "ignore"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1].endswith(",")
+    assert "cannot be frontal" not in captured.err
 
 
 def test_model_from_train_loads_identically_in_a_new_process(

@@ -144,6 +144,47 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, error, message):
         load_manifest(csv_file)
 
 
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (
+            "a.png,NORMAL\nb.png,NORMAL\n./a.png,normal\n",
+            "line 4: image .*a.png.* is already listed on line 2, and this row "
+            "lists it again",
+        ),
+        (
+            "a.png,NORMAL\nsub/../a.png,PNEUMONIA\n",
+            "line 3: image .*a.png.* is already listed on line 2, and this row gives "
+            "it the label PNEUMONIA where line 2 gives NORMAL",
+        ),
+    ],
+)
+def test_manifest_refuses_an_image_listed_twice(tmp_path, rows, message):
+    """Non-regression test for #23: a repeated row was counted twice."""
+    _images(tmp_path, "a.png", "b.png")
+    (tmp_path / "sub").mkdir()
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("path,label\n" + rows)
+    with pytest.raises(ValueError, match=f"{quoted(csv_file)}, {message}"):
+        load_manifest(csv_file)
+
+
+@pytest.mark.parametrize(
+    "encoding, hint", [("utf-16", "byte-order mark of UTF-16"), ("latin-1", "")]
+)
+def test_manifest_not_utf8_names_the_file(tmp_path, encoding, hint):
+    """Non-regression test for #23: a UTF-16 manifest gave a bare codec error."""
+    _images(tmp_path, "é.png")
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("path,label\né.png,NORMAL\n", encoding=encoding)
+    with pytest.raises(
+        ValueError, match=f"Manifest {quoted(csv_file)} is not UTF-8"
+    ) as info:
+        load_manifest(csv_file)
+    assert hint in str(info.value)
+    assert "save it as UTF-8" in str(info.value)
+
+
 def test_manifest_that_does_not_exist(tmp_path):
     with pytest.raises(
         FileNotFoundError, match=f"Manifest {quoted(tmp_path / 'no.csv')}"
@@ -268,6 +309,30 @@ def test_chest_xray_warns_about_unused_entries(tmp_path):
         "IM-0115-0001.jpeg",
         "person1_virus_6.jpeg",
     ]
+
+
+def test_chest_xray_uses_extensionless_dicom_and_says_why_files_are_skipped(
+    tmp_path,
+):
+    """Non-regression test for #23: extension-less files (DICOM files often
+    have none) were skipped without saying why.
+    """
+    root = _make_tree(tmp_path)
+    dicom = root / "train" / "PNEUMONIA" / "person2_virus_7"
+    dicom.write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 16)  # the Part 10 marker
+    (root / "train" / "NORMAL" / "IM-0116-0001").write_bytes(b"\0" * 200)
+    (root / "train" / "NORMAL" / "notes.txt").write_text("not an image")
+
+    with pytest.warns(UserWarning, match="ignores 2 entries") as record:
+        data = load_chest_xray(root)
+
+    assert str(dicom) in data.paths.tolist()
+    message = str(record[0].message)
+    assert (
+        "2 file(s) with neither an image extension (.bmp, .dcm, .dicom, .gif, "
+        ".jpeg, .jpg, .png, .tif, .tiff, .webp) nor the DICOM marker"
+    ) in message
+    assert "IM-0116-0001" in message and "notes.txt" in message
 
 
 def test_chest_xray_warns_about_names_without_patient(tmp_path):

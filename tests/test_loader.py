@@ -5,6 +5,7 @@ offending file, sample or parameter. DICOM files are tested in test_dicom.py and
 the decoding cache (``memory``) in test_cache.py.
 """
 
+import pickle
 import struct
 import sys
 import tempfile
@@ -84,6 +85,38 @@ def test_undecodable_file_is_named(tmp_path, write, reason, n_jobs):
     assert exc_info.value.path == str(bad)
 
 
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_every_undecodable_file_is_named_at_once(tmp_path, n_jobs):
+    """Non-regression test for #23: a folder with several bad images stopped at
+    the first one.
+    """
+    good = save_image(tmp_path / "good.png", Image.fromarray(noise((20, 20))))
+    empty, text = tmp_path / "empty.jpeg", tmp_path / "text.png"
+    _write_empty(empty)
+    _write_text(text)
+    # far apart, so that with _CHUNK files per chunk they fall in two chunks
+    paths = [empty, *[good] * 40, text, good]
+    with pytest.raises(ImageLoadError, match="Cannot load 2 images: ") as exc_info:
+        _load(paths, n_jobs=n_jobs)
+    error = exc_info.value
+    message = str(error)
+    assert f"{str(empty)!r}: the file is empty (0 bytes)" in message
+    assert f"{str(text)!r}: cannot identify image file" in message
+    assert [e.path for e in error.errors] == [str(empty), str(text)]
+    assert error.path == str(empty)  # the first, as for one file
+
+
+def test_load_errors_survive_pickling(tmp_path):
+    """Process backends of joblib send the error back pickled."""
+    one = ImageLoadError(tmp_path / "a.png", "broken")
+    both = ImageLoadError.from_errors([one, ImageLoadError(tmp_path / "b.png", "bad")])
+    for error in (one, both):
+        again = pickle.loads(pickle.dumps(error))
+        assert str(again) == str(error)
+        assert [e.path for e in again.errors] == [e.path for e in error.errors]
+    assert pickle.loads(pickle.dumps(one)).errors[0].reason == "broken"
+
+
 def test_missing_file_is_named(tmp_path):
     good = save_image(tmp_path / "good.png", Image.fromarray(noise((20, 20))))
     missing = tmp_path / "missing.jpeg"
@@ -114,6 +147,32 @@ def test_16bit_png_is_scaled_to_8_bits(tmp_path):
     assert out.dtype == np.uint8
     np.testing.assert_array_equal(out[0, :, :, 0], np.rint(values / 257.0))
     assert out[0, 0, :3, 0].tolist() == [0, 128, 255]
+
+
+@pytest.mark.parametrize("suffix", ["tiff", "png"])
+def test_12bit_values_in_16bit_file_keep_their_grey_levels(tmp_path, suffix):
+    """Non-regression test for #23: 12-bit values stored in a 16-bit file were
+    scaled by the full 16-bit range, which left them 16 grey levels.
+
+    The rule: 16-bit values are scaled from the bit depth that holds their
+    maximum, here 12 bits (0-4095).
+    """
+    values = np.linspace(0, 4095, 64 * 64).reshape(64, 64).astype(np.uint16)
+    path = save_image(tmp_path / f"deep.{suffix}", Image.fromarray(values))
+    assert Image.open(path).mode.startswith("I;16")
+
+    out = ImageLoader(image_size=64).fit_transform([path])
+
+    np.testing.assert_array_equal(
+        out[0, :, :, 0], np.rint(values * (255 / 4095)).astype(np.uint8)
+    )
+    assert np.unique(out).size == 256
+
+
+def test_16bit_values_within_8_bits_pass_unchanged(tmp_path):
+    values = np.arange(256, dtype=np.uint16).reshape(16, 16)
+    path = save_image(tmp_path / "low.png", Image.fromarray(values))
+    np.testing.assert_array_equal(_load([path])[0, :, :, 0], values)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -346,7 +405,8 @@ def _flat_image(mode, size, rng):
     if mode == "I;16":
         value = int(rng.randint(0, 65536))
         image = Image.fromarray(np.full(size[::-1], value, dtype=np.uint16))
-        grey = round(value / 257)
+        # scaled from the bit depth that holds the value (at least 8)
+        grey = round(value * 255 / (2 ** max(8, value.bit_length()) - 1))
         return image, (grey, grey, grey)
     rgba = tuple(int(v) for v in rng.randint(0, 256, size=4))
     if mode == "L":

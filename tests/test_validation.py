@@ -6,6 +6,7 @@ shape.
 """
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -131,3 +132,61 @@ def test_sparse_input_is_refused_with_its_own_message(images, call):
     table = sp.csr_matrix(X.reshape(len(X), -1).astype(float))
     with pytest.raises(TypeError, match="sparse input is not supported"):
         call(table, y)
+
+
+@ALL_THREE
+def test_ragged_images_name_the_sample(images, call):
+    """Non-regression test for #23: ragged images gave NumPy's "inhomogeneous
+    shape" with no sample index.
+    """
+    X, y = images
+    ragged = [*X[:5], X[5, :6], *X[6:]]
+    message = re.escape(
+        "X holds images of different shapes: sample 0 has shape (8, 8), sample 5 "
+        "has shape (6, 8)"
+    )
+    with pytest.raises(ValueError, match=message):
+        call(ragged, y)
+
+
+def test_a_ragged_image_names_the_sample(images):
+    X, y = images
+    rows = [list(row) for row in X[2]]
+    rows[3] = rows[3][:5]
+    with pytest.raises(ValueError, match="sample 2 has rows of different lengths"):
+        loader_transform([X[0], X[1], rows], y[:3])
+
+
+def test_float_images_on_the_0_1_scale_are_rescaled_with_a_warning(images):
+    """Non-regression test for #23: ``X / 255.`` was read as an almost black
+    image on the 0-255 scale, silently.
+    """
+    X, y = images
+    X[0, 0, 0] = 255  # a maximum of exactly 1 after the division
+    expected = loader_transform(X, y)
+    with pytest.warns(UserWarning, match=r"float pixel values in \[0, 1\].*X \* 255"):
+        out = loader_transform(X / 255.0, y)
+    np.testing.assert_array_equal(out, expected)
+    with pytest.warns(UserWarning, match=r"multiplied by 255"):
+        resampled, _ = sampler_resample(X / 255.0, y)
+    assert resampled.max() > 1
+    # the rule's edges: nothing else is rescaled
+    from skpneumo._validation import check_image_array
+
+    for other in [
+        np.zeros((2, 8, 8)),  # black on either scale
+        np.full((2, 8, 8), 1.5),  # beyond 1: the 0-255 scale
+        np.full((2, 8, 8), 0.5) - np.eye(8)[None],  # below 0
+        np.ones((2, 8, 8), dtype=np.uint8),  # integers are never rescaled
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_array_equal(check_image_array(other)[..., 0], other)
+
+
+def test_classifier_rescales_float_images_on_the_0_1_scale(images):
+    X, y = images
+    model = classifier_fit(X, y)
+    with pytest.warns(UserWarning, match=r"float pixel values in \[0, 1\]"):
+        scaled = model.predict_proba(X / 255.0)
+    np.testing.assert_allclose(scaled, model.predict_proba(X), rtol=1e-5, atol=1e-6)

@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from .._dicom import is_dicom
+
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 SPLITS = ("train", "val", "test")
 # DICOM (.dcm, and .dicom as in VinDr-CXR) needs the optional pydicom to decode
@@ -24,6 +26,36 @@ IMAGE_SUFFIXES = {
     ".dcm",
     ".dicom",
 }
+
+
+def is_image_file(path):
+    """Whether ``path`` is a file to read as an image.
+
+    By its extension (:data:`IMAGE_SUFFIXES`), or, for a file without one of
+    them, by the ``DICM`` marker of DICOM Part 10: DICOM files often have no
+    extension.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    return path.suffix.lower() in IMAGE_SUFFIXES or is_dicom(str(path))
+
+
+def describe_skipped(entries):
+    """``N entries ...: [...]``: what a folder search skipped, and why."""
+    folders = [e for e in entries if Path(e).is_dir()]
+    files = [e for e in entries if e not in folders]
+    parts = []
+    if folders:
+        parts.append(f"{len(folders)} folder(s)")
+    if files:
+        parts.append(
+            f"{len(files)} file(s) with neither an image extension "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))}) nor the DICOM marker"
+        )
+    listed = f"{entries[:10]}{' ...' if len(entries) > 10 else ''}"
+    return f"{' and '.join(parts)}: {listed}"
+
 
 _PERSON = re.compile(r"^person(\d+)_(bacteria|virus)_", re.IGNORECASE)
 _NORMAL = re.compile(r"^(?:NORMAL\d*-)?IM-(\d+)-", re.IGNORECASE)
@@ -158,9 +190,12 @@ def load_chest_xray(root, split="train"):
     Warns
     -----
     UserWarning
-        Naming every entry that is not used: folders other than NORMAL and
-        PNEUMONIA, and files that are not images by their extension (such as
-        ``.DS_Store``).
+        Naming every entry that is not used, with how many and why: entries
+        other than NORMAL and PNEUMONIA, and, in those class folders,
+        sub-folders and files with neither an image extension nor the DICOM
+        marker (such as ``.DS_Store``). A file without an image extension
+        that carries the ``DICM`` marker of DICOM Part 10 is used: DICOM
+        files often have no extension.
 
     Examples
     --------
@@ -194,7 +229,7 @@ def load_chest_xray(root, split="train"):
         class_dir = split_dir / class_name
         files = []
         for entry in sorted(class_dir.iterdir()):
-            if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES:
+            if is_image_file(entry):
                 files.append(str(entry))
             else:
                 unused.append(str(entry))
@@ -206,8 +241,14 @@ def load_chest_xray(root, split="train"):
         entries = ignored + unused
         warnings.warn(
             f"load_chest_xray ignores {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} "
-            f"of {str(split_dir)!r} that are not images of NORMAL or PNEUMONIA: "
-            f"{entries[:10]}{' ...' if len(entries) > 10 else ''}",
+            f"of {str(split_dir)!r} that are not images of NORMAL or PNEUMONIA"
+            + (
+                f" (entries of {str(split_dir)!r} other than NORMAL and PNEUMONIA: "
+                f"{ignored[:10]}{' ...' if len(ignored) > 10 else ''})"
+                if ignored
+                else ""
+            )
+            + (f"; in the class folders, {describe_skipped(unused)}" if unused else ""),
             UserWarning,
             stacklevel=3,  # past validate_params' wrapper
         )

@@ -1,5 +1,6 @@
 """load_manifest: images listed in a CSV file, for data that is not in the Kaggle layout."""
 
+import codecs
 import csv
 import os
 from pathlib import Path
@@ -37,6 +38,9 @@ def load_manifest(csv_file):
         /data/other/0003.dcm,1,p17
 
     Other columns are ignored, and so are blank lines. Rows keep their order.
+    Each image is listed once: a repeated path is an error, since it would
+    count twice in training and in the metrics (and two rows that give it
+    different labels contradict each other).
 
     Parameters
     ----------
@@ -72,9 +76,10 @@ def load_manifest(csv_file):
         If the manifest, or an image it lists, does not exist (the message
         names the manifest and the line).
     ValueError
-        If the manifest is empty, lacks the ``path`` or ``label`` column, or a
-        row has a missing field or an unknown label (the message names the
-        manifest and the line).
+        If the manifest is not UTF-8, is empty, lacks the ``path`` or
+        ``label`` column, a row has a missing field or an unknown label, or
+        two rows list the same image, with the same label or conflicting ones
+        (the message names the manifest and the lines).
 
     Warns
     -----
@@ -108,8 +113,36 @@ def load_manifest(csv_file):
         raise FileNotFoundError(
             f"Manifest {str(csv_file)!r} does not exist or is not a file."
         )
+    try:
+        return _read_manifest(csv_file)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"Manifest {str(csv_file)!r} is not UTF-8 text ({_encoding_hint(csv_file)}"
+            f"{exc.reason} at byte {exc.start}); save it as UTF-8 (a spreadsheet's "
+            '"CSV UTF-8" export).'
+        ) from exc
+
+
+def _encoding_hint(csv_file):
+    """Name the encoding a byte-order mark gives away, for the error message."""
+    with open(csv_file, "rb") as f:
+        start = f.read(4)
+    for mark, name in (
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ):
+        if start.startswith(mark):
+            return f"it starts with the byte-order mark of {name}; "
+    return ""
+
+
+def _read_manifest(csv_file):
+    """load_manifest once the file is known to exist."""
     base = csv_file.parent
     paths, target, patients = [], [], []
+    seen = {}  # normalised image path -> (line, label) of the row that listed it
     # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark
     with open(csv_file, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
@@ -153,8 +186,24 @@ def load_manifest(csv_file):
                 raise FileNotFoundError(
                     f"{line}: image {str(image)!r} does not exist or is not a file."
                 )
+            label = _LABELS[cells["label"].upper()]
+            key = os.path.normcase(os.path.abspath(image))
+            if key in seen:
+                first_line, first_label = seen[key]
+                kind = (
+                    "lists it again"
+                    if first_label == label
+                    else f"gives it the label {CLASS_NAMES[label]} where line "
+                    f"{first_line} gives {CLASS_NAMES[first_label]}"
+                )
+                raise ValueError(
+                    f"{line}: image {str(image)!r} is already listed on line "
+                    f"{first_line}, and this row {kind}; list each image once "
+                    "(a repeated image would count twice in training and metrics)."
+                )
+            seen[key] = (reader.line_num, label)
             paths.append(str(image))
-            target.append(_LABELS[cells["label"].upper()])
+            target.append(label)
             patients.append(cells.get("patient") or None)
     if not paths:
         raise ValueError(f"Manifest {str(csv_file)!r} lists no images (only a header).")
