@@ -92,7 +92,6 @@ def main(argv=None):
     threshold = float(model.threshold)
     # what a user of the bundled model gets: no progress output, default decoding
     pipeline.set_params(loader__verbose=0, loader__n_jobs=None, classifier__verbose=0)
-    folder = save_model(model, args.output)
     provenance = {
         "command": "python benchmarks/train_pretrained.py "
         + " ".join(argv or sys.argv[1:]),
@@ -120,7 +119,12 @@ def main(argv=None):
         "n_cpus": os.cpu_count(),
         "fit_wall_seconds": round(wall, 1),
     }
-    (folder / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    # written with the model, so that the folder never holds one without the other
+    folder = save_model(
+        model,
+        args.output,
+        extra_files={"provenance.json": json.dumps(provenance, indent=2) + "\n"},
+    )
     size = sum(f.stat().st_size for f in folder.iterdir())
     print(
         f"Model written to {folder} ({size / 1024:.0f} KiB) after {wall / 60:.1f} min of fitting"

@@ -103,7 +103,14 @@ def build_parser():
         required=True,
         type=Path,
         metavar="MODEL",
-        help="model folder to write (replaced if it exists)",
+        help="model folder to write; an existing model folder or empty folder is "
+        "replaced, anything else is refused unless --overwrite is given",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace whatever is at --output, even a file or a folder that is "
+        "not a model (never the training data or the current folder)",
     )
     train.add_argument(
         "--image-size",
@@ -177,7 +184,21 @@ def build_parser():
         help="split of a Kaggle-layout DATA folder (default: test); "
         "not for a manifest, which is evaluated whole",
     )
-    evaluate.add_argument("--report", "-r", required=True, type=Path, metavar="OUT_DIR")
+    evaluate.add_argument(
+        "--report",
+        "-r",
+        required=True,
+        type=Path,
+        metavar="OUT_DIR",
+        help="report folder to write; an existing report folder or empty folder is "
+        "replaced, anything else is refused unless --overwrite is given",
+    )
+    evaluate.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace whatever is at --report, even a file or a folder that is "
+        "not a report (never the data, the model or the current folder)",
+    )
     evaluate.add_argument(
         "--n-jobs", type=int, default=2, help="image decoding threads"
     )
@@ -358,11 +379,22 @@ def _train(args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ._persistence import save_model
+    from ._persistence import is_model_folder, save_model
     from ._pipeline import make_pneumonia_pipeline
     from .metrics import plot_history
 
     data, source = _load_data(args.data, "train", need_groups=args.calibrate)
+    # before any training: a refusal after an hour of it helps nobody
+    replacing = _check_output(
+        args.output,
+        "--output",
+        "model folder",
+        is_model_folder,
+        overwrite=args.overwrite,
+        inputs=[("the training data", [args.data, *data.paths])],
+    )
+    if replacing:
+        _say(args, f"{str(args.output)!r} is {replacing}; it will be replaced")
     import_keras_quietly()
     overrides = {
         key: value
@@ -390,17 +422,75 @@ def _train(args):
         model = pipeline.fit(data.paths, data.target)
     # progress output is for the training run, not for whoever loads the model
     pipeline.set_params(loader__verbose=0, classifier__verbose=0)
-    model_dir = save_model(model, args.output)
     figure = plt.figure(figsize=(10, 4))
     plot_history(
         pipeline.named_steps["classifier"].history_, axes=figure.subplots(1, 2)
     )
     figure.tight_layout()
-    curves = model_dir / "training_curves.png"
-    figure.savefig(curves, dpi=100)
-    print(f"Model written to {model_dir}")
-    print(f"Training curves written to {curves}")
+    # the curves go into the folder before it is moved into place: the model
+    # and its curves appear together, or neither does
+    model_dir = save_model(
+        model,
+        args.output,
+        overwrite=args.overwrite,
+        extra_files={CURVES_FILE: lambda path: figure.savefig(path, dpi=100)},
+    )
+    plt.close(figure)
+    print(
+        f"Model written to {model_dir}"
+        + (f" (it replaced {replacing})" if replacing else "")
+    )
+    print(f"Training curves written to {model_dir / CURVES_FILE}")
     return 0
+
+
+#: What ``skpneumo train`` writes beside the model.
+CURVES_FILE = "training_curves.png"
+
+
+def _check_output(path, option, what, replaceable, *, overwrite, inputs):
+    """Refuse an output path before any work, or say what it will replace.
+
+    ``path`` may be replaced only if it is missing, an empty folder or
+    ``replaceable`` (a folder skpneumo wrote), or with ``overwrite``; it may
+    never be one of the ``inputs`` (``(name, paths)`` pairs: the data, the
+    model) nor hold one, since replacing it would delete them.
+
+    Returns
+    -------
+    replacing : str
+        What is at ``path`` and will be replaced ("a model folder", ...), or
+        "" when nothing is.
+    """
+    from . import _atomic
+
+    target = Path(os.path.realpath(path))
+    for name, paths in inputs:
+        holders = set()
+        for item in paths:
+            item = Path(os.path.realpath(item))
+            holders.add(item)
+            holders.update(item.parents)
+        if target in holders:
+            raise ValueError(
+                f"{option} {str(path)!r} is or holds {name}, which writing it would "
+                f"delete; name another {what}."
+            )
+    _atomic.check_destination(
+        path,
+        what=what,
+        replaceable=replaceable,
+        overwrite=overwrite,
+        hint="--overwrite",
+    )
+    if not os.path.lexists(path):
+        return ""
+    if path.is_dir() and not any(path.iterdir()):
+        return "an empty folder"
+    if replaceable(path):
+        return f"a {what}"
+    kind = "a folder" if path.is_dir() else "a file"
+    return f"{kind}, as --overwrite asked"
 
 
 def _counts(target):
@@ -603,6 +693,7 @@ def _evaluate(args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from . import _atomic
     from ._persistence import _decision_rule, load_model
     from ._pretrained import DEFAULT_MODEL
     from .metrics import (
@@ -626,6 +717,14 @@ def _evaluate(args):
     else:
         args.split = args.split or "test"
     data, _ = _load_data(location, args.split, need_groups=False)
+    replacing = _check_output(
+        args.report,
+        "--report",
+        "report folder",
+        _is_report_folder,
+        overwrite=args.overwrite,
+        inputs=[("the data", [location, *data.paths]), ("the model", [model_dir])],
+    )
     import_keras_quietly()
     model = load_model(model_dir)
     proba, labels = _predict_images(model, data.paths, n_jobs=args.n_jobs)
@@ -647,44 +746,51 @@ def _evaluate(args):
         decision_rule=rule,
     )
 
-    out = args.report
-    out.mkdir(parents=True, exist_ok=True)
-    # an undefined metric (NaN) is written as null: NaN is not JSON, and strict
-    # parsers (JavaScript's, Go's, jq's) reject the file
-    (out / "metrics.json").write_text(
-        json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n"
-    )
-    table = _markdown_table(report)
-    (out / "metrics.md").write_text(table)
+    # the whole report is written beside --report and moved into place at once:
+    # a failure or an interrupt leaves the previous report, never a mix of two
+    with _atomic.replacing(
+        args.report,
+        what="report folder",
+        replaceable=_is_report_folder,
+        overwrite=args.overwrite,
+        hint="--overwrite",
+    ) as out:
+        # an undefined metric (NaN) is written as null: NaN is not JSON, and strict
+        # parsers (JavaScript's, Go's, jq's) reject the file
+        (out / "metrics.json").write_text(
+            json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n"
+        )
+        table = _markdown_table(report)
+        (out / "metrics.md").write_text(table)
 
-    figure, ax = plt.subplots(figsize=(5, 5))
-    plot_roc_curve(data.target, proba, ax=ax)
-    ax.set_title(f"ROC curve, {args.split} split")
-    figure.savefig(out / "roc_curve.png", dpi=100, bbox_inches="tight")
-    figure, ax = plt.subplots(figsize=(5, 5))
-    plot_precision_recall_curve(data.target, proba, ax=ax)
-    ax.set_title(f"Precision-recall curve of PNEUMONIA, {args.split} split")
-    figure.savefig(out / "precision_recall_curve.png", dpi=100, bbox_inches="tight")
-    figure, ax = plt.subplots(figsize=(5, 5))
-    # the same bins as the report's ECE, so the plot shows what it averages
-    plot_calibration_curve(data.target, proba, ax=ax, n_bins=report["n_bins"])
-    ax.set_title(f"Calibration curve, {args.split} split (ECE {report['ece']:.3f})")
-    figure.savefig(out / "calibration_curve.png", dpi=100, bbox_inches="tight")
-    figure, ax = plt.subplots(figsize=(5.5, 4.5))
-    plot_confusion_matrix(data.target, y_pred, ax=ax)
-    ax.set_title(f"Normalised confusion matrix, threshold {threshold:.3f}")
-    figure.savefig(out / "confusion_matrix.png", dpi=100, bbox_inches="tight")
-    plt.close("all")
-    write_html_report(
-        report,
-        out,
-        figures=_REPORT_FIGURES,
-        description=_model_description(model_name, model_dir),
-    )
+        figure, ax = plt.subplots(figsize=(5, 5))
+        plot_roc_curve(data.target, proba, ax=ax)
+        ax.set_title(f"ROC curve, {args.split} split")
+        figure.savefig(out / "roc_curve.png", dpi=100, bbox_inches="tight")
+        figure, ax = plt.subplots(figsize=(5, 5))
+        plot_precision_recall_curve(data.target, proba, ax=ax)
+        ax.set_title(f"Precision-recall curve of PNEUMONIA, {args.split} split")
+        figure.savefig(out / "precision_recall_curve.png", dpi=100, bbox_inches="tight")
+        figure, ax = plt.subplots(figsize=(5, 5))
+        # the same bins as the report's ECE, so the plot shows what it averages
+        plot_calibration_curve(data.target, proba, ax=ax, n_bins=report["n_bins"])
+        ax.set_title(f"Calibration curve, {args.split} split (ECE {report['ece']:.3f})")
+        figure.savefig(out / "calibration_curve.png", dpi=100, bbox_inches="tight")
+        figure, ax = plt.subplots(figsize=(5.5, 4.5))
+        plot_confusion_matrix(data.target, y_pred, ax=ax)
+        ax.set_title(f"Normalised confusion matrix, threshold {threshold:.3f}")
+        figure.savefig(out / "confusion_matrix.png", dpi=100, bbox_inches="tight")
+        plt.close("all")
+        write_html_report(
+            report,
+            out,
+            figures=_REPORT_FIGURES,
+            description=_model_description(model_name, model_dir),
+        )
     print(table, end="")
     print(
-        f"Report written to {out} (index.html, metrics.json, metrics.md, roc_curve.png, "
-        "precision_recall_curve.png, calibration_curve.png, confusion_matrix.png)"
+        f"Report written to {args.report} ({', '.join(REPORT_FILES)})"
+        + (f"; it replaced {replacing}" if replacing else "")
     )
     return 0
 
@@ -720,6 +826,32 @@ def _model_description(name, model_dir):
     if record is not None:
         lines.append(("threshold from", record["summary"]))
     return lines
+
+
+#: The files of a report folder, as ``skpneumo evaluate`` writes them.
+REPORT_FILES = (
+    "index.html",
+    "metrics.json",
+    "metrics.md",
+    "roc_curve.png",
+    "precision_recall_curve.png",
+    "calibration_curve.png",
+    "confusion_matrix.png",
+)
+
+
+def _is_report_folder(path):
+    """Whether ``path`` is a report folder: ``metrics.json`` and other report files only."""
+    try:
+        entries = list(path.iterdir())
+        names = {entry.name for entry in entries}
+        return (
+            "metrics.json" in names
+            and names <= set(REPORT_FILES)
+            and all(entry.is_file() for entry in entries)
+        )
+    except OSError:  # not a folder, or not readable
+        return False
 
 
 def _json_ready(value):
@@ -884,14 +1016,24 @@ def _predict(args):
 def _tune(args):
     import warnings
 
-    from ._outputs import check_output_folder, staged_folder
-    from ._persistence import _inner_pipeline, load_model, save_model
+    from ._persistence import _inner_pipeline, is_model_folder, load_model, save_model
     from ._pretrained import DEFAULT_MODEL
-    from ._tuning import tune_operating_point, write_operating_point
+    from ._tuning import (
+        OPERATING_POINT_FILE,
+        tune_operating_point,
+        write_operating_point,
+    )
 
     model_name = args.model or DEFAULT_MODEL
     model_dir = _model_location(model_name)
-    check_output_folder(args.output, overwrite=args.overwrite)
+    replacing = _check_output(
+        args.output,
+        "--output",
+        "model folder",
+        is_model_folder,
+        overwrite=args.overwrite,
+        inputs=[("the model being tuned", [model_dir]), ("the data", [args.data])],
+    )
     if args.data.suffix.lower() == ".csv":
         if args.split is not None:
             raise ValueError(
@@ -932,14 +1074,22 @@ def _tune(args):
         if warning.category.__name__ == "SmallSampleWarning":
             print(f"skpneumo tune: warning: {warning.message}", file=sys.stderr)
     record.update(model=model_name, data=source)
-    with staged_folder(args.output, overwrite=args.overwrite) as staging:
-        written = save_model(tuned, staging / "model")
-        write_operating_point(record, written)
-        for item in written.iterdir():
-            os.replace(item, staging / item.name)
-        written.rmdir()
+    # the record goes into the folder before it is moved into place
+    save_model(
+        tuned,
+        args.output,
+        overwrite=args.overwrite,
+        extra_files={
+            OPERATING_POINT_FILE: lambda path: write_operating_point(
+                record, path.parent
+            )
+        },
+    )
     print(_operating_points_table(record), end="")
-    print(f"Model written to {args.output}")
+    print(
+        f"Model written to {args.output}"
+        + (f"; it replaced {replacing}" if replacing else "")
+    )
     return 0
 
 
@@ -987,19 +1137,34 @@ def _operating_points_table(record):
 
 
 def _explain(args):
-    from ._outputs import check_output_folder, staged_folder
+    from . import _atomic
     from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL
     from .inspection import write_explanations
 
     model_name = args.model or DEFAULT_MODEL
     model_dir = _model_location(model_name)
-    check_output_folder(args.output, overwrite=args.overwrite)
     files = _image_files(args.inputs)
+    # only an empty folder is replaced without --overwrite: nothing else
+    # tells a folder of pictures written here from one of the user's
+    _check_output(
+        args.output,
+        "--output",
+        "heatmap folder",
+        lambda path: False,
+        overwrite=args.overwrite,
+        inputs=[("the images", [*args.inputs, *files]), ("the model", [model_dir])],
+    )
     import_keras_quietly()
     model = load_model(model_dir)
     try:
-        with staged_folder(args.output, overwrite=args.overwrite) as staging:
+        with _atomic.replacing(
+            args.output,
+            what="heatmap folder",
+            replaceable=lambda path: False,
+            overwrite=args.overwrite,
+            hint="--overwrite",
+        ) as staging:
             rows = write_explanations(
                 model,
                 files,
@@ -1029,6 +1194,37 @@ def _say(args, message):
         print(message, flush=True)
 
 
+def _identity(path):
+    """What is at ``path`` (its device and inode), or None; a new folder differs."""
+    if path is None:
+        return None
+    try:
+        stat = os.lstat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _interrupted(command, destination, before):
+    """The line that says what an interrupted command left at its destination.
+
+    skpneumo moves a complete folder into place with one rename, so the
+    destination is either as it was or the new folder in full: whether it is
+    the same file-system entry tells which.
+    """
+    if destination is None:
+        return f"skpneumo {command}: interrupted; nothing was written."
+    where = repr(str(destination))
+    if _identity(destination) != before:
+        return (
+            f"skpneumo {command}: interrupted after {where} was written in full; "
+            "it holds the new output."
+        )
+    if before is None:
+        return f"skpneumo {command}: interrupted; nothing was written to {where}."
+    return f"skpneumo {command}: interrupted; {where} was left as it was."
+
+
 def main(argv=None):
     """Run the ``skpneumo`` command; returns its exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -1044,13 +1240,13 @@ def main(argv=None):
     from ._image import ImageLoadError
     from ._persistence import ModelFormatError
 
+    destination = {"train": "output", "evaluate": "report"}.get(args.command)
+    destination = destination and getattr(args, destination)
+    before = _identity(destination)
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
-        print(
-            "skpneumo: interrupted; nothing was written to the output path.",
-            file=sys.stderr,
-        )
+        print(_interrupted(args.command, destination, before), file=sys.stderr)
         return EXIT_INTERRUPTED
     except (OSError, ValueError, ImageLoadError, ModelFormatError) as exc:
         message = " ".join(str(exc).split())

@@ -56,10 +56,28 @@ Format (``format_version`` 2), a folder holding:
           a scorer object), restored as their defaults; they matter only to a
           refit. A scorer is left out only when predicting does not need it
           (its positive class is ``classes_[1]`` or unset).
+    ``extra_files``
+        The names of the other files ``save_model`` wrote into the folder with
+        the model (``training_curves.png`` for ``skpneumo train``); they are
+        not read by ``load_model``, and make the folder one that a later save
+        may replace (:func:`is_model_folder`).
     ``model_sha256``
-        The SHA-256 digest of ``model.keras``; ``load_model`` recomputes it and
-        refuses a network that does not match (a folder written before the
-        digest was recorded loads unchecked).
+        The SHA-256 digest of ``model.keras``.
+    ``meta_sha256``
+        The SHA-256 digest of this object without ``meta_sha256``, written as
+        canonical JSON (keys sorted, no spaces, ASCII only): with
+        ``model_sha256`` it covers everything ``load_model`` reads.
+        ``load_model`` recomputes both and refuses a folder that does not
+        match; a folder written before a digest was recorded loads without
+        that check. The digests catch damage, not a deliberate edit: an editor
+        can record new ones.
+
+The loader's ``memory`` and ``n_jobs`` are always written as null and never
+restored: a cache folder named in the file would have joblib unpickle whatever
+it holds, and a thread count is the caller's machine's to choose.
+Every restored parameter is validated against its estimator's
+``_parameter_constraints``, and the fitted state against its form and against
+the network (the loader's output images must be the network's input).
 
 Values: tuples and dicts with non-string keys are written as
 ``{"__tuple__": [...]}`` and ``{"__dict__": [[key, value], ...]}``; the NumPy
@@ -79,18 +97,19 @@ class, naming it.
 
 import hashlib
 import json
+import math
+import numbers
 import os
-import shutil
-import tempfile
+import reprlib
 from pathlib import Path
 
 import numpy as np
 from imblearn.pipeline import Pipeline
-from joblib import Memory
 
-from . import __version__, _backend
+from . import __version__, _atomic, _backend
 from ._loader import ImageLoader
 from ._sampler import ZoomOverSampler
+from ._validation import check_image_size
 
 FORMAT = "skpneumo-model"
 FORMAT_VERSION = 2
@@ -99,6 +118,38 @@ READABLE_VERSIONS = (1, 2)
 MODEL_FILE = "model.keras"
 META_FILE = "skpneumo.json"
 STEPS = ("loader", "sampler", "classifier")
+#: The class of each step (the loader and the sampler may also be "passthrough").
+STEP_CLASSES = {
+    "loader": "ImageLoader",
+    "sampler": "ZoomOverSampler",
+    "classifier": "PneumoniaClassifier",
+}
+#: Step parameters that are settings of the machine, not of the model: written
+#: as null and never restored, whatever the file says. A loaded model gets no
+#: cache folder but one its caller gives it (joblib unpickles what it finds in
+#: that folder), and decodes in as many threads as its caller asks.
+NOT_SAVED = {"loader": ("memory", "n_jobs")}
+#: The most pixels one batch of the classifier's predict may hold (2 GiB of
+#: uint8): predict pads its last batch to ``batch_size`` images, so a doctored
+#: ``batch_size`` or image size would otherwise allocate whatever it says.
+MAX_BATCH_PIXELS = 2**31
+#: The files beside the model that ``skpneumo train`` and
+#: ``benchmarks/train_pretrained.py`` wrote before a folder listed its
+#: ``extra_files``; :func:`is_model_folder` counts them as the folder's own.
+EARLIER_EXTRA_FILES = ("training_curves.png", "provenance.json")
+#: No skpneumo.json comes near this size; a larger one is refused unread.
+MAX_META_BYTES = 64 * 1024 * 1024
+#: The longest NumPy string dtype ("<U1024") a value in skpneumo.json may have.
+MAX_STRING_LENGTH = 1024
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 120
+
+
+def _brief(value):
+    """``repr(value)``, cut short: a doctored file can hold long values."""
+    return _REPR.repr(value)
 
 
 class ModelFormatError(ValueError):
@@ -187,8 +238,6 @@ def _encode(value, where):
                 [_encode(k, where), _encode(v, where)] for k, v in value.items()
             ]
         }
-    if isinstance(value, Memory):
-        return None if value.location is None else str(value.location)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise ValueError(
@@ -217,25 +266,80 @@ def _encode_state(value, where):
     return _encode(value, where)
 
 
+def _decode_dtype(name):
+    """The dtype named in skpneumo.json: a number, a bounded string, or object."""
+    if not isinstance(name, str):
+        raise ModelFormatError(f"a dtype must be a string, not {_brief(name)}")
+    try:
+        dtype = np.dtype(name)
+    except TypeError as exc:
+        raise ModelFormatError(f"unknown dtype {_brief(name)}") from exc
+    if dtype.kind in "biufO" or (
+        dtype.kind == "U" and dtype.itemsize // 4 <= MAX_STRING_LENGTH
+    ):
+        return dtype
+    raise ModelFormatError(f"dtype {_brief(name)} is not one a model holds")
+
+
 def _decode(value):
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
+        if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
             return tuple(_decode(v) for v in value["__tuple__"])
-        if set(value) == {"__dict__"}:
-            return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+            pairs = value["__dict__"]
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise ModelFormatError(
+                    f"a __dict__ must list [key, value] pairs: {_brief(pairs)}"
+                )
+            return {_decode(k): _decode(v) for k, v in pairs}
         if set(value) == {"__ndarray__", "dtype"}:
             array = np.asarray(
-                _decode(value["__ndarray__"]), dtype=np.dtype(value["dtype"])
+                _decode(value["__ndarray__"]), dtype=_decode_dtype(value["dtype"])
             )
             return array[()] if array.ndim == 0 else array  # a 0-d array was a scalar
-        raise ModelFormatError(f"Unexpected object in skpneumo.json: {value!r}")
+        raise ModelFormatError(f"unexpected object {_brief(value)}")
     return value
 
 
 def _decode_fields(fields):
-    return {key: _decode(value) for key, value in fields.items()}
+    return {key: _decode(value) for key, value in _object(fields, "fields").items()}
+
+
+def _object(value, where):
+    """``value`` if it is a JSON object, else a ModelFormatError naming ``where``."""
+    if not isinstance(value, dict):
+        raise ModelFormatError(f"{where} must be an object, not {_brief(value)}")
+    return value
+
+
+def _real(value, where, *, finite=True):
+    """``value`` if it is a real number (not a bool), finite unless told."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or (finite and not math.isfinite(value))
+    ):
+        raise ModelFormatError(
+            f"{where} must be a {'finite ' if finite else ''}number, not "
+            f"{_brief(value)}"
+        )
+    return value
+
+
+def _real_vector(value, where):
+    """``value`` if it is a non-empty 1-D array of real numbers."""
+    if (
+        not isinstance(value, np.ndarray)
+        or value.ndim != 1
+        or value.size == 0
+        or value.dtype.kind not in "iuf"
+    ):
+        raise ModelFormatError(
+            f"{where} must be a non-empty 1-D array of numbers, not {_brief(value)}"
+        )
+    return value
 
 
 def _encode_params(estimator, where, *, droppable=()):
@@ -294,6 +398,12 @@ def _rebuild_fixed(cls, entry, inner):
     from sklearn.base import clone
 
     params = _decode_fields(entry["params"])
+    pos_label = params.get("pos_label")
+    if pos_label is not None and pos_label not in inner.classes_.tolist():
+        raise ModelFormatError(
+            f"pos_label {_brief(pos_label)} is not one of the classes "
+            f"{inner.classes_.tolist()}"
+        )
     if entry["prefit"]:
         return cls(inner, **params)
     wrapper = cls(clone(inner), **params)
@@ -347,10 +457,20 @@ def _rebuild_tuned(cls, entry, inner):
     params, fitted = _decode_fields(entry["params"]), _decode_fields(entry["fitted"])
     wrapper = cls(inner if entry["prefit"] else clone(inner), **params)
     wrapper.estimator_ = inner
-    wrapper.best_threshold_ = fitted["best_threshold_"]
-    wrapper.best_score_ = fitted["best_score_"]
+    wrapper.best_threshold_ = _real(fitted["best_threshold_"], "best_threshold_")
+    wrapper.best_score_ = _real(fitted["best_score_"], "best_score_", finite=False)
     if "cv_results_" in fitted:
-        wrapper.cv_results_ = fitted["cv_results_"]
+        results = fitted["cv_results_"]
+        if not isinstance(results, dict) or set(results) != {"thresholds", "scores"}:
+            raise ModelFormatError(
+                "cv_results_ must hold 'thresholds' and 'scores', not "
+                f"{_brief(results)}"
+            )
+        thresholds = _real_vector(results["thresholds"], "cv_results_['thresholds']")
+        scores = _real_vector(results["scores"], "cv_results_['scores']")
+        if thresholds.shape != scores.shape:
+            raise ModelFormatError("cv_results_ has as many thresholds as scores")
+        wrapper.cv_results_ = results
     _copy_n_features(wrapper, inner)
     # predict reads the positive class from this private attribute, which fit
     # sets from the same scikit-learn method.
@@ -409,6 +529,31 @@ def _describe_calibrated(wrapper):
     return entry, pair.estimator
 
 
+#: The calibrator class of each CalibratedClassifierCV method that can be saved.
+_METHOD_CALIBRATOR = {
+    "sigmoid": "_SigmoidCalibration",
+    "isotonic": "IsotonicRegression",
+}
+
+
+def _check_calibrator_state(name, state):
+    """Refuse a calibrator state that its predict would choke on."""
+    if name == "_SigmoidCalibration":
+        for key in ("a_", "b_"):
+            _real(state[key], key)
+        return
+    _real(state["X_min_"], "X_min_")
+    _real(state["X_max_"], "X_max_")
+    x = _real_vector(state["X_thresholds_"], "X_thresholds_")
+    y = _real_vector(state["y_thresholds_"], "y_thresholds_")
+    if x.shape != y.shape:
+        raise ModelFormatError("X_thresholds_ and y_thresholds_ differ in length")
+    if not isinstance(state["increasing_"], (bool, np.bool_)):
+        raise ModelFormatError(
+            f"increasing_ must be true or false, not {_brief(state['increasing_'])}"
+        )
+
+
 def _rebuild_calibrated(cls, entry, inner):
     from sklearn.base import clone
     from sklearn.calibration import _CalibratedClassifier
@@ -416,18 +561,39 @@ def _rebuild_calibrated(cls, entry, inner):
     wrapper = cls(
         inner if entry["prefit"] else clone(inner), **_decode_fields(entry["params"])
     )
-    wrapper.classes_ = _decode(entry["fitted"]["classes_"])
+    fitted = _object(entry["fitted"], "fitted")
+    wrapper.classes_ = _decode(fitted["classes_"])
+    if not (
+        isinstance(wrapper.classes_, np.ndarray)
+        and wrapper.classes_.tolist() == inner.classes_.tolist()
+    ):
+        raise ModelFormatError(
+            f"classes_ {_brief(wrapper.classes_)} are not the classes "
+            f"{inner.classes_.tolist()} of the estimator it calibrates"
+        )
     classes = _calibrator_classes()
+    specs = fitted["calibrators"]
+    if not isinstance(specs, list) or len(specs) != 1:
+        raise ModelFormatError(
+            f"a calibrated binary classifier has one calibrator, not {_brief(specs)}"
+        )
     calibrators = []
-    for spec in entry["fitted"]["calibrators"]:
+    for spec in specs:
+        spec = _object(spec, "calibrator")
         if spec["class"] not in classes:
             raise ModelFormatError(f"unknown calibrator class {spec['class']!r}")
+        if _METHOD_CALIBRATOR.get(wrapper.method) != spec["class"]:
+            raise ModelFormatError(
+                f"method={wrapper.method!r} does not fit with a {spec['class']}"
+            )
         calibrator = classes[spec["class"]](**_decode_fields(spec["params"]))
+        _validate_params(calibrator)
         # exactly the attributes that were saved: nothing else can be set
+        spec_fitted = _object(spec["fitted"], "calibrator fitted state")
         state = {
-            key: _decode(spec["fitted"][key])
-            for key in _CALIBRATOR_STATE[spec["class"]]
+            key: _decode(spec_fitted[key]) for key in _CALIBRATOR_STATE[spec["class"]]
         }
+        _check_calibrator_state(spec["class"], state)
         if spec["class"] == "IsotonicRegression":
             # IsotonicRegression rebuilds its interpolating function (f_, which
             # is left out of its state) in __setstate__, its pickle hook; the
@@ -588,7 +754,106 @@ def _network_for_inference(model):
     return copy
 
 
-def save_model(estimator, path):
+def _meta_digest(meta):
+    """SHA-256 of ``meta`` but its ``meta_sha256``, as canonical JSON.
+
+    Canonical: keys sorted, no spaces, non-ASCII characters escaped, so that
+    the digest depends on the content, not on how the file was laid out.
+    """
+    content = {key: value for key, value in meta.items() if key != "meta_sha256"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _read_meta(meta_file):
+    """The object in ``meta_file``, or a ModelFormatError naming the file."""
+    size = meta_file.stat().st_size
+    if size > MAX_META_BYTES:
+        raise ModelFormatError(
+            f"{str(meta_file)!r} is {size} bytes, far more than a model's "
+            f"description; it is not read (the limit is {MAX_META_BYTES})."
+        )
+    try:
+        return json.loads(meta_file.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{str(meta_file)!r} is damaged: {exc}") from exc
+    except RecursionError as exc:
+        raise ModelFormatError(
+            f"{str(meta_file)!r} is damaged: its JSON is nested too deeply to read."
+        ) from exc
+
+
+def is_model_folder(path):
+    """Whether ``path`` is a folder that :func:`save_model` wrote and may replace.
+
+    True for a folder whose ``skpneumo.json`` declares a skpneumo model and
+    that holds nothing but the files a save writes: ``model.keras``,
+    ``skpneumo.json`` and the ``extra_files`` it lists (for a folder from an
+    earlier version, which lists none, the files that ``skpneumo train`` and
+    the bundled model's script wrote: :data:`EARLIER_EXTRA_FILES`). A folder
+    holding anything else (a report inside it, a user's notes) is not one, so
+    that replacing it loses nothing skpneumo did not write.
+    """
+    path = Path(path)
+    meta_file = path / META_FILE
+    try:
+        if not path.is_dir() or not meta_file.is_file():
+            return False
+        meta = _read_meta(meta_file)
+        entries = list(path.iterdir())
+    except (OSError, ModelFormatError):
+        return False
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return False
+    extra = meta.get("extra_files", EARLIER_EXTRA_FILES)
+    if not isinstance(extra, list | tuple) or not all(
+        isinstance(n, str) for n in extra
+    ):
+        return False
+    own = {MODEL_FILE, META_FILE, *extra}
+    return all(entry.name in own and entry.is_file() for entry in entries)
+
+
+def _check_extra_files(extra_files):
+    if extra_files is None:
+        return {}
+    if not isinstance(extra_files, dict):
+        raise TypeError(
+            "extra_files must be a dict of file names to bytes, str or a callable, "
+            f"not {type(extra_files).__name__}"
+        )
+    for name, content in extra_files.items():
+        if (
+            not isinstance(name, str)
+            or name in ("", ".", "..", MODEL_FILE, META_FILE)
+            or os.path.basename(name) != name
+            or (os.altsep and os.altsep in name)
+        ):
+            raise ValueError(
+                f"extra_files: {name!r} is not a file name a model folder can hold "
+                f"(a plain name, not {MODEL_FILE!r} or {META_FILE!r})."
+            )
+        if not isinstance(content, bytes | bytearray | str) and not callable(content):
+            raise TypeError(
+                f"extra_files[{name!r}] must be bytes, str or a callable that "
+                f"writes the file at the path it is given, not {type(content).__name__}"
+            )
+    return extra_files
+
+
+def _write_extra_file(folder, name, content):
+    target = folder / name
+    if isinstance(content, str):
+        target.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes | bytearray):
+        target.write_bytes(content)
+    else:
+        content(target)
+        if not target.is_file():
+            raise ValueError(f"extra_files[{name!r}] wrote no file at the path given.")
+
+
+def save_model(estimator, path, *, overwrite=False, extra_files=None):
     """Save a fitted skpneumo pipeline, bare or wrapped, as a folder, without pickle.
 
     The pipeline can sit inside scikit-learn's post-fit wrappers:
@@ -601,9 +866,16 @@ def save_model(estimator, path):
     nested in any order. :func:`load_model` rebuilds the same wrappers, which
     predict as the saved ones did.
 
-    The folder is written next to ``path`` under a temporary name and renamed
-    into place only when complete, so an interrupted save never leaves a
-    half-written model at ``path``. An existing model at ``path`` is replaced.
+    The whole folder (the network, ``skpneumo.json`` and ``extra_files``) is
+    written next to ``path`` under a temporary name and renamed into place
+    only when complete, so an interrupted or failed save leaves ``path`` as it
+    was: the previous model, or nothing. An empty folder at ``path``, or a
+    model folder that holds only what a save wrote (``model.keras``,
+    ``skpneumo.json`` and the ``extra_files`` it lists), is replaced; anything
+    else is left alone unless ``overwrite=True``. ``path`` is checked before
+    anything is written. The loader's ``memory`` and ``n_jobs`` are written as
+    null: a loaded model uses no cache and no decoding threads but those its
+    caller gives it.
 
     Parameters
     ----------
@@ -613,6 +885,16 @@ def save_model(estimator, path):
         the wrappers above around it.
     path : str or os.PathLike
         Folder to write.
+    overwrite : bool, default=False
+        Replace whatever is at ``path``, a file or a folder with other files
+        in it, and not only a model folder or an empty folder. The current
+        folder and its ancestors are never replaced.
+    extra_files : dict of str to bytes, str or callable, default=None
+        Files to write into the folder with the model, so that they appear
+        together or not at all: a file name mapped to its content (bytes, or
+        a str written as UTF-8), or to a callable that writes the file at the
+        path it is given (``lambda p: figure.savefig(p)``). ``skpneumo.json``
+        lists their names, and a later save may replace them with the folder.
 
     Returns
     -------
@@ -623,7 +905,13 @@ def save_model(estimator, path):
     ------
     ValueError
         If ``estimator`` holds a class the format cannot rebuild (the message
-        names it), a parameter that JSON cannot hold, or is not fitted.
+        names it), a parameter that JSON cannot hold, or is not fitted; or if
+        ``path`` is the current folder or holds it.
+    FileExistsError
+        If ``path`` is neither missing, an empty folder nor a model folder,
+        and ``overwrite`` is false.
+    OSError
+        If the folder cannot be written; the message names ``path``.
 
     See Also
     --------
@@ -634,6 +922,7 @@ def save_model(estimator, path):
     from sklearn.utils.validation import check_is_fitted
 
     path = Path(path)
+    extra_files = _check_extra_files(extra_files)
     wrappers, pipeline = _unwrap(estimator)
     classifier = pipeline.named_steps["classifier"]
     check_is_fitted(classifier, "model_")
@@ -646,16 +935,18 @@ def save_model(estimator, path):
         "backend": _backend.name(),
         "steps": {},
         "wrappers": wrappers,
+        "extra_files": sorted(extra_files),
     }
     for name, step in pipeline.steps:
         if step is None or step == "passthrough":
             meta["steps"][name] = {"class": "passthrough"}
             continue
+        params = step.get_params(deep=False)
+        params.update(dict.fromkeys(NOT_SAVED.get(name, ())))
         meta["steps"][name] = {
             "class": type(step).__name__,
             "params": {
-                key: _encode(value, f"{name}__{key}")
-                for key, value in step.get_params(deep=False).items()
+                key: _encode(value, f"{name}__{key}") for key, value in params.items()
             },
         }
     meta["steps"]["classifier"]["fitted"] = {
@@ -663,28 +954,224 @@ def save_model(estimator, path):
         for key, value in classifier._get_fitted_state().items()
     }
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    # mkdtemp makes the folder private (0700); the model folder it becomes
-    # gets the permissions of any new folder, so others can read it as usual
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
+    with _atomic.replacing(
+        path, what="model folder", replaceable=is_model_folder, overwrite=overwrite
+    ) as tmp:
         _network_for_inference(classifier.model_).save(tmp / MODEL_FILE)
+        for name, content in extra_files.items():
+            _write_extra_file(tmp, name, content)
         meta["model_sha256"] = file_sha256(tmp / MODEL_FILE)
+        meta["meta_sha256"] = _meta_digest(meta)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
+
+
+#: What a damaged or doctored skpneumo.json makes the rebuilding code raise; each
+#: becomes a ModelFormatError that names the file.
+_DAMAGE = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+)
+
+
+def _check_digests(meta, meta_file, model_file):
+    recorded = meta.get("meta_sha256")
+    if recorded is not None and _meta_digest(meta) != recorded:
+        raise ModelFormatError(
+            f"{str(meta_file)!r} does not match the SHA-256 digest it records of "
+            "its own content: it was changed or damaged after it was saved."
+        )
+    recorded = meta.get("model_sha256")
+    if recorded is not None and file_sha256(model_file) != recorded:
+        raise ModelFormatError(
+            f"{str(model_file)!r} does not match the SHA-256 digest recorded in "
+            f"{str(meta_file)!r}: the network was changed or damaged after it was saved."
+        )
+
+
+def _validate_params(estimator):
+    """Check ``estimator``'s parameters against its constraints, bools strictly.
+
+    scikit-learn counts True and False as the integers 1 and 0; ``save_model``
+    never writes one where a number is meant, so a doctored file that does is
+    refused.
+    """
+    constraints = getattr(type(estimator), "_parameter_constraints", None)
+    if constraints is None:
+        return
+    estimator._validate_params()
+    for key, value in estimator.get_params(deep=False).items():
+        allowed = constraints.get(key, ())
+        if isinstance(value, bool) and not {"boolean", "verbose"} & set(
+            c for c in allowed if isinstance(c, str)
+        ):
+            raise ModelFormatError(
+                f"the {key!r} parameter of {type(estimator).__name__} cannot be "
+                f"{value!r}"
+            )
+
+
+def _check_step(name, step):
+    """Validate a rebuilt step's parameters as its ``fit`` would."""
+    _validate_params(step)
+    if name == "loader":
+        step._check_params()  # the image size's form, besides the constraints
+    elif name == "sampler":
+        step._check_zoom_range()
+
+
+def _check_fitted_state(state):
+    """Refuse a classifier state of the wrong form (see ``_get_fitted_state``)."""
+    expected = {"classes", "X_shape", "X_dtype", "history", "n_iter"}
+    if set(state) != expected:
+        raise ModelFormatError(
+            f"the classifier's fitted state must hold {sorted(expected)}, not "
+            f"{sorted(map(str, state))}"
+        )
+    classes = state["classes"]
+    kinds = {type(c) for c in classes} if isinstance(classes, list) else set()
+    if (
+        len(kinds) != 1
+        or not kinds <= {str, int, float, bool}
+        or len(classes) != 2
+        or classes[0] == classes[1]
+        or not classes[0] < classes[1]
+        or (float in kinds and not all(map(math.isfinite, classes)))
+    ):
+        raise ModelFormatError(
+            "the classifier's classes must be two sorted labels of one type, not "
+            f"{_brief(classes)}"
+        )
+    shape = state["X_shape"]
+    if not (
+        isinstance(shape, list | tuple)
+        and len(shape) == 4
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+    ):
+        raise ModelFormatError(
+            f"X_shape must be four positive ints, not {_brief(shape)}"
+        )
+    dtype = state["X_dtype"]
+    if not isinstance(dtype, str) or _decode_dtype(dtype).kind not in "biuf":
+        raise ModelFormatError(
+            f"X_dtype must name a numeric dtype, not {_brief(dtype)}"
+        )
+    history = state["history"]
+    if not isinstance(history, dict) or not all(
+        isinstance(key, str)
+        and isinstance(values, list)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        for key, values in history.items()
+    ):
+        raise ModelFormatError(
+            f"history must map metric names to lists of numbers, not {_brief(history)}"
+        )
+    n_iter = state["n_iter"]
+    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 0:
+        raise ModelFormatError(
+            f"n_iter must be a non-negative int, not {_brief(n_iter)}"
+        )
+
+
+def _parse(meta, version):
+    """The unfitted steps, the classifier's fitted state and the wrapper entries.
+
+    Every parameter is checked against its estimator's constraints, and every
+    field against the form ``save_model`` writes; anything else raises.
+    """
+    classes = _step_classes()
+    specs = _object(meta["steps"], "'steps'")
+    steps = []
+    for name in STEPS:
+        spec = _object(specs[name], f"step {name!r}")
+        if spec["class"] == "passthrough" and name != "classifier":
+            steps.append((name, "passthrough"))
+            continue
+        if spec["class"] != STEP_CLASSES[name]:
+            raise ModelFormatError(
+                f"unknown class {_brief(spec['class'])} for step {name!r}"
+            )
+        params = _decode_fields(spec["params"])
+        params.update(dict.fromkeys(NOT_SAVED.get(name, ())))  # never restored
+        step = classes[spec["class"]](**params)
+        try:
+            _check_step(name, step)
+        except ValueError as exc:
+            raise ModelFormatError(f"step {name!r}: {exc}") from exc
+        steps.append((name, step))
+    fitted = {
+        # version 1 named the state by attribute: classes_, X_shape_, ...
+        (key.removesuffix("_") if version == 1 else key): value
+        for key, value in _decode_fields(specs["classifier"]["fitted"]).items()
+    }
+    _check_fitted_state(fitted)
+    wrappers = meta.get("wrappers", [])  # version 1 has none
+    if not isinstance(wrappers, list):
+        raise ModelFormatError(
+            f"'wrappers' must be a list, not {type(wrappers).__name__}"
+        )
+    wrapper_classes = _wrapper_classes()
+    for entry in wrappers:
+        entry = _object(entry, "a wrapper")
+        if entry["class"] not in wrapper_classes:
+            raise ModelFormatError(f"unknown wrapper class {_brief(entry['class'])}")
+        _object(entry["params"], f"{entry['class']}'s params")
+        _object(entry["fitted"], f"{entry['class']}'s fitted state")
+        if not isinstance(entry["prefit"], bool):
+            raise ModelFormatError(f"{entry['class']}'s prefit must be true or false")
+    return steps, fitted, wrappers
+
+
+def _check_network(network, steps, state):
+    """Refuse a network that does not take the classifier's images or give one output.
+
+    The loader's images (its size and channels) must be those the classifier
+    was fitted on, and the network's input; its output is one probability.
+    """
+    loader, classifier = steps["loader"], steps["classifier"]
+    image_shape = tuple(state["X_shape"][1:])
+    if classifier.batch_size * math.prod(image_shape) > MAX_BATCH_PIXELS:
+        raise ModelFormatError(
+            f"a batch of {classifier.batch_size} images of shape {image_shape} holds "
+            f"more than {MAX_BATCH_PIXELS} pixels, far more than predict needs"
+        )
+    if loader != "passthrough":
+        made = (*check_image_size(loader.image_size), loader.channels)
+        if made != image_shape:
+            raise ModelFormatError(
+                f"the loader makes images of shape {made}, but the classifier was "
+                f"fitted on images of shape {image_shape}"
+            )
+    inputs = getattr(network, "inputs", None) or []
+    outputs = getattr(network, "outputs", None) or []
+    input_shapes = [tuple(tensor.shape) for tensor in inputs]
+    output_shapes = [tuple(tensor.shape) for tensor in outputs]
+    if input_shapes != [(None, *image_shape)]:
+        raise ModelFormatError(
+            f"the classifier was fitted on images of shape {image_shape}, but the "
+            f"network takes inputs of shape {input_shapes}"
+        )
+    if output_shapes != [(None, 1)]:
+        raise ModelFormatError(
+            f"the network must output one probability per image, not outputs of "
+            f"shape {output_shapes}"
+        )
+
+
+def _read_network(model_file):
+    import keras
+
+    try:
+        return keras.saving.load_model(model_file, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a damaged archive
+        raise ModelFormatError(
+            f"Cannot read the network in {str(model_file)!r}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def load_model(path):
@@ -693,6 +1180,20 @@ def load_model(path):
     No pickle is involved: the network is read from ``model.keras`` with Keras'
     ``safe_mode``, and the pipeline and any wrappers around it are rebuilt from
     ``skpneumo.json``. The loaded model predicts exactly like the saved one.
+
+    Before the model is rebuilt, ``skpneumo.json`` and ``model.keras`` are
+    checked against the SHA-256 digests the folder records (a folder written
+    before they were recorded is read without that check); every restored
+    parameter is checked against its estimator's constraints, and the fitted
+    state against its form and against the network (the loader's images must
+    be the network's input; one batch of them may not exceed
+    ``MAX_BATCH_PIXELS``). The loader gets no cache and one decoding thread
+    (``memory=None``, ``n_jobs=None``), whatever the file says; set them with
+    ``set_params`` after loading.
+
+    The digests catch damage, not a deliberate change: whoever can edit the
+    folder can record new digests too. See the README's "Reliability" section
+    for what loading a folder from an untrusted source does and does not risk.
 
     Parameters
     ----------
@@ -710,9 +1211,10 @@ def load_model(path):
         If ``path`` does not exist.
     ModelFormatError
         If the folder is not a skpneumo model, comes from an incompatible
-        format version, names a class the format does not rebuild, its network
-        does not match the recorded SHA-256 digest, or its network cannot be
-        read.
+        format version, does not match its recorded digests, names a class the
+        format does not rebuild, holds a parameter or fitted value its
+        estimator refuses, describes images other than its network takes, or
+        its network cannot be read. The message names the file at fault.
     """
     path = Path(path)
     if not path.exists():
@@ -723,80 +1225,56 @@ def load_model(path):
             f"{str(path)!r} is not a skpneumo model folder: it must hold {META_FILE} "
             f"and {MODEL_FILE}."
         )
-    try:
-        meta = json.loads(meta_file.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{str(meta_file)!r} is damaged: {exc}") from exc
+    meta = _read_meta(meta_file)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFormatError(
             f"{str(meta_file)!r} does not describe a skpneumo model."
         )
     version = meta.get("format_version")
-    if version not in READABLE_VERSIONS:
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise ModelFormatError(
-            f"{str(path)!r} uses model format version {version!r} (written by skpneumo "
-            f"{meta.get('skpneumo_version')}); this skpneumo {__version__} reads "
-            f"versions {', '.join(map(str, READABLE_VERSIONS))} only."
+            f"{str(meta_file)!r} uses model format version {_brief(version)} (written "
+            f"by skpneumo {_brief(meta.get('skpneumo_version'))}); this skpneumo "
+            f"{__version__} reads versions {', '.join(map(str, READABLE_VERSIONS))} only."
         )
-    recorded = meta.get("model_sha256")
-    if recorded is not None and file_sha256(model_file) != recorded:
-        raise ModelFormatError(
-            f"{str(model_file)!r} does not match the SHA-256 digest recorded in "
-            f"{str(meta_file)!r}: the network was changed or damaged after it was saved."
-        )
-    classes = _step_classes()
-    steps = []
     try:
-        for name in STEPS:
-            spec = meta["steps"][name]
-            if spec["class"] == "passthrough" and name != "classifier":
-                steps.append((name, "passthrough"))
-                continue
-            if spec["class"] not in classes:
-                raise ModelFormatError(
-                    f"{str(meta_file)!r}: unknown class {spec['class']!r} for step {name!r}."
-                )
-            params = {key: _decode(value) for key, value in spec["params"].items()}
-            steps.append((name, classes[spec["class"]](**params)))
-        fitted = {
-            # version 1 named the state by attribute: classes_, X_shape_, ...
-            (key.removesuffix("_") if version == 1 else key): _decode(value)
-            for key, value in meta["steps"]["classifier"]["fitted"].items()
-        }
-        wrappers = meta.get("wrappers", [])  # version 1 has none
-        if not isinstance(wrappers, list):
-            raise TypeError(f"'wrappers' must be a list, not {type(wrappers).__name__}")
-        wrapper_classes = _wrapper_classes()
-        for entry in wrappers:
-            if entry["class"] not in wrapper_classes:
-                raise ModelFormatError(
-                    f"{str(meta_file)!r}: unknown wrapper class {entry['class']!r}."
-                )
-    except (KeyError, TypeError) as exc:
-        raise ModelFormatError(
-            f"{str(meta_file)!r} is incomplete or damaged: {exc!r}"
-        ) from exc
-    import keras
-
+        _check_digests(meta, meta_file, model_file)
+    except ModelFormatError:
+        raise
+    except _DAMAGE as exc:  # a value json.dumps cannot write again
+        raise ModelFormatError(f"{str(meta_file)!r} is damaged: {_brief(exc)}") from exc
     try:
-        network = keras.saving.load_model(model_file, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a damaged archive
+        steps, fitted, wrappers = _parse(meta, version)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{str(meta_file)!r}: {exc}") from exc
+    except _DAMAGE as exc:
         raise ModelFormatError(
-            f"Cannot read the network in {str(model_file)!r}: {type(exc).__name__}: {exc}"
+            f"{str(meta_file)!r} is incomplete or damaged: {_brief(exc)}"
         ) from exc
-    pipeline = Pipeline(steps)
-    pipeline.named_steps["classifier"]._set_fitted_state(network, **fitted)
+    network = _read_network(model_file)
+    try:
+        pipeline = Pipeline(steps)
+        _check_network(network, pipeline.named_steps, fitted)
+        pipeline.named_steps["classifier"]._set_fitted_state(network, **fitted)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{str(meta_file)!r} and {MODEL_FILE}: {exc}") from exc
+    except _DAMAGE as exc:
+        raise ModelFormatError(
+            f"{str(meta_file)!r}: cannot rebuild the classifier: {_brief(exc)}"
+        ) from exc
     estimator = pipeline
+    wrapper_classes = _wrapper_classes()
     for entry in reversed(wrappers):
         name = entry["class"]
         try:
             estimator = _WRAPPERS[name][1](wrapper_classes[name], entry, estimator)
+            _validate_params(estimator)
         except ModelFormatError as exc:
             raise ModelFormatError(f"{str(meta_file)!r}, {name}: {exc}") from exc
-        except (KeyError, TypeError, ValueError, ImportError, AttributeError) as exc:
+        except (*_DAMAGE, ImportError) as exc:
             # ImportError, AttributeError: a scikit-learn whose private calibration
             # or threshold internals changed
             raise ModelFormatError(
-                f"{str(meta_file)!r}: cannot rebuild {name}: {exc!r}"
+                f"{str(meta_file)!r}: cannot rebuild {name}: {_brief(exc)}"
             ) from exc
     return estimator

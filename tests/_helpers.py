@@ -119,3 +119,21 @@ def synthetic_frontal_xray(rng, size=(256, 224)):
     image[(cols > 0.42) & (cols < 0.58) & (rows > 0.1)] = 200
     image += rng.normal(0, 10, size)
     return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def write_meta(folder, meta):
+    """Write ``meta`` as ``folder``'s skpneumo.json, with the digest of its content.
+
+    What a deliberate editor does: the digest (SHA-256 of the JSON but its
+    ``meta_sha256``, keys sorted, no spaces, ASCII) catches damage, not a
+    change made on purpose, so the checks behind it must hold on their own.
+    The digest is computed here as the format documents it, not by skpneumo.
+    """
+    import hashlib
+    import json
+
+    content = {key: value for key, value in meta.items() if key != "meta_sha256"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    content["meta_sha256"] = hashlib.sha256(text.encode("ascii")).hexdigest()
+    (Path(folder) / "skpneumo.json").write_text(json.dumps(content, indent=2))
+    return content

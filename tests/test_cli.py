@@ -761,3 +761,232 @@ def test_explain_without_gradients_points_to_occlusion(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith("Use --method occlusion.")
     assert list(tmp_path.iterdir()) == []  # nothing left beside the output
+
+
+# What train and evaluate replace, and what an interrupt leaves (issue #23) ----------
+
+
+def _contents(folder):
+    """Every file under ``folder``, by relative path, with its bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make a fit an error: the output must be refused before any training."""
+    from imblearn.pipeline import Pipeline
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("trained before the output was checked")
+
+    monkeypatch.setattr(Pipeline, "fit", refuse)
+
+
+@pytest.mark.parametrize(
+    "output, overwrite, message",
+    [
+        # issue #23: thesis.txt was deleted, exit 0
+        ("notes", False, r"'{out}' exists and is not a model folder .*--overwrite"),
+        ("some_file.txt", False, r"'{out}' exists .*\(a file\)"),
+        # issue #23: the training images were deleted
+        ("data", True, r"--output '{out}' is or holds the training data"),
+        (".", True, r"--output '{out}' is or holds the training data"),
+        ("data/train", True, r"--output '{out}' is or holds the training data"),
+        ("data/train/NORMAL/IM-0000-0001.jpeg", True, r"is or holds the training"),
+        # issue #23: failed only after training, naming a temporary folder
+        (
+            "some_file.txt/model",
+            True,
+            r"model folder '{out}': '.*some_file.txt' is not",
+        ),
+    ],
+)
+def test_train_refuses_its_output_before_training(
+    tmp_path, monkeypatch, capsys, no_training, output, overwrite, message
+):
+    from _helpers import make_kaggle_folder
+
+    make_kaggle_folder(tmp_path / "data", n_train=(4, 4), n_val=(2, 2))
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "thesis.txt").write_text("three years of work")
+    (tmp_path / "some_file.txt").write_text("keep me")
+    before = _contents(tmp_path)
+    monkeypatch.chdir(tmp_path)  # outputs are given as the user types them
+    argv = ["train", "data", "-o", output, *TRAIN] + (["--overwrite"] * overwrite)
+    assert main(argv) == 2
+    assert re.search(message.format(out=re.escape(output)), _one_error_line(capsys))
+    assert _contents(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "data",
+        "notes",
+        "some_file.txt",
+    ]
+
+
+def test_train_never_replaces_the_current_folder(
+    tmp_path, monkeypatch, capsys, no_training, kaggle_root
+):
+    """Non-regression test for ``-o .``, which left an empty ``..old.*`` folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["train", str(kaggle_root), "-o", ".", *TRAIN, "--overwrite"]) == 2
+    assert "'.': it is the current folder or holds it" in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == [work] and list(work.iterdir()) == []
+
+
+def test_train_replaces_a_model_folder_and_says_so(
+    trained, kaggle_root, tmp_path, capsys
+):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    assert main(["train", str(kaggle_root), "-o", str(model), *TRAIN]) == 0
+    out = capsys.readouterr().out
+    assert f"Model written to {model} (it replaced a model folder)" in out
+    assert sorted(p.name for p in model.iterdir()) == [
+        "model.keras",
+        "skpneumo.json",
+        "training_curves.png",
+    ]
+    meta = json.loads((model / "skpneumo.json").read_text())
+    assert meta["extra_files"] == ["training_curves.png"]
+    # asked to, it replaces a folder that is not a model
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "old.txt").write_text("x")
+    argv = ["train", str(kaggle_root), "-o", str(notes), *TRAIN, "--overwrite"]
+    assert main(argv) == 0
+    assert "(it replaced a folder, as --overwrite asked)" in capsys.readouterr().out
+    assert not (notes / "old.txt").exists() and (notes / "model.keras").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "notes"]
+
+
+def test_ctrl_c_while_the_curves_are_drawn_leaves_the_previous_model(
+    trained, kaggle_root, tmp_path, monkeypatch, capsys
+):
+    """Non-regression test for a false "nothing was written" (issue #23).
+
+    Ctrl-C while the curves were drawn had already replaced the previous
+    model, left it without training_curves.png, and said nothing was written.
+    """
+    import shutil
+
+    from matplotlib.figure import Figure
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    before = _contents(model)
+    assert main(["train", str(kaggle_root), "-o", str(model), *TRAIN]) == 130
+    assert _one_error_line(capsys) == (
+        f"skpneumo train: interrupted; {str(model)!r} was left as it was."
+    )
+    assert _contents(model) == before
+    assert list(tmp_path.iterdir()) == [model]  # no temporary folder either
+
+    fresh = tmp_path / "fresh"
+    assert main(["train", str(kaggle_root), "-o", str(fresh), *TRAIN]) == 130
+    assert _one_error_line(capsys) == (
+        f"skpneumo train: interrupted; nothing was written to {str(fresh)!r}."
+    )
+    assert list(tmp_path.iterdir()) == [model]
+
+
+def test_ctrl_c_after_the_model_is_in_place_says_so(
+    kaggle_root, tmp_path, monkeypatch, capsys
+):
+    import matplotlib.pyplot as plt
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plt, "close", interrupted)
+    model = tmp_path / "model"
+    assert main(["train", str(kaggle_root), "-o", str(model), *TRAIN]) == 130
+    assert _one_error_line(capsys) == (
+        f"skpneumo train: interrupted after {str(model)!r} was written in full; "
+        "it holds the new output."
+    )
+    assert (model / "training_curves.png").is_file()
+
+
+def test_evaluate_writes_its_report_whole_or_not_at_all(
+    trained, kaggle_root, tmp_path, monkeypatch, capsys
+):
+    """Non-regression test for a report that mixed two runs (issue #23)."""
+    import skpneumo.metrics
+
+    report = tmp_path / "report"
+    _evaluate_val(trained, kaggle_root, report)
+    capsys.readouterr()
+    before = _contents(report)
+
+    def broken(*args, **kwargs):
+        raise ValueError("the plot failed")
+
+    monkeypatch.setattr(skpneumo.metrics, "plot_confusion_matrix", broken)
+    argv = ["evaluate", "-m", str(trained), str(kaggle_root), "--split", "val"]
+    # with intervals, metrics.json would differ from the first run's
+    assert main([*argv, "--report", str(report), "--n-bootstraps", "20"]) == 2
+    assert "the plot failed" in _one_error_line(capsys)
+    assert _contents(report) == before
+    assert list(tmp_path.iterdir()) == [report]
+
+
+@pytest.mark.parametrize(
+    "report, message",
+    [
+        ("notes", r"'{report}' exists and is not a report folder"),
+        ("{model}", r"--report '{report}' is or holds the model"),
+        ("{root}", r"--report '{report}' is or holds the data"),
+    ],
+)
+def test_evaluate_leaves_alone_what_is_not_a_report(
+    trained, kaggle_root, tmp_path, capsys, report, message
+):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "thesis.txt").write_text("three years of work")
+    report = report.format(model=trained, root=kaggle_root).replace("notes", str(notes))
+    watched = [notes, trained, kaggle_root]
+    before = [_contents(folder) for folder in watched]
+    argv = ["evaluate", "-m", str(trained), str(kaggle_root), "--split", "val"]
+    overwrite = [] if report == str(notes) else ["--overwrite"]
+    assert main([*argv, "--report", report, *overwrite]) == 2
+    line = _one_error_line(capsys)
+    assert re.search(message.format(report=re.escape(report)), line), line
+    assert [_contents(folder) for folder in watched] == before
+
+
+def test_malformed_model_exits_2_with_one_line(trained, kaggle_root, tmp_path, capsys):
+    """Non-regression test for tracebacks from a damaged skpneumo.json (issue #23)."""
+    import shutil
+
+    from _helpers import write_meta
+
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    meta = json.loads((model / "skpneumo.json").read_text())
+    val = str(kaggle_root / "val")
+    (model / "skpneumo.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["predict", "--model", str(model), val]) == 2
+    assert "skpneumo.json' is damaged" in _one_error_line(capsys)
+    meta["steps"]["classifier"]["fitted"]["X_dtype"] = "object"
+    write_meta(model, meta)
+    assert main(["predict", "--model", str(model), val]) == 2
+    assert "X_dtype must name a numeric dtype" in _one_error_line(capsys)

@@ -10,7 +10,7 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
-from _helpers import TINY
+from _helpers import TINY, write_meta
 
 from skpneumo import ModelFormatError, load_model, make_pneumonia_pipeline, save_model
 
@@ -128,7 +128,7 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
 
     bad_class = json.loads(json.dumps(meta))
     bad_class["steps"]["loader"]["class"] = "os.system"
-    meta_file.write_text(json.dumps(bad_class))
+    write_meta(folder, bad_class)
     with pytest.raises(ModelFormatError, match="unknown class 'os.system'"):
         load_model(folder)
 
@@ -137,9 +137,11 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
     with pytest.raises(ModelFormatError, match="does not match the SHA-256 digest"):
         load_model(folder)
 
-    # a folder from before the digest was recorded is read unchecked
+    # a folder from before the digests were recorded is read unchecked
     meta_file.write_text(
-        json.dumps({k: v for k, v in meta.items() if k != "model_sha256"})
+        json.dumps(
+            {k: v for k, v in meta.items() if k not in ("model_sha256", "meta_sha256")}
+        )
     )
     with pytest.raises(ModelFormatError, match="Cannot read the network"):
         load_model(folder)
@@ -211,6 +213,7 @@ def test_folder_of_format_version_1_still_loads(fitted, tmp_path):
     folder = save_model(pipe, tmp_path / "model")
     meta = json.loads((folder / "skpneumo.json").read_text())
     del meta["wrappers"], meta["sklearn_version"]
+    meta.pop("extra_files", None), meta.pop("meta_sha256", None)  # written since
     meta["format_version"] = 1
     fitted_state = meta["steps"]["classifier"]["fitted"]
     meta["steps"]["classifier"]["fitted"] = {
@@ -437,13 +440,13 @@ def test_doctored_wrapper_is_refused_on_load(fitted, tmp_path):
 
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][1]["class"] = "os.system"
-    meta_file.write_text(json.dumps(doctored))
+    write_meta(folder, doctored)
     with pytest.raises(ModelFormatError, match="unknown wrapper class 'os.system'"):
         load_model(folder)
 
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][0]["fitted"]["calibrators"][0]["class"] = "subprocess.Popen"
-    meta_file.write_text(json.dumps(doctored))
+    write_meta(folder, doctored)
     with pytest.raises(
         ModelFormatError, match="unknown calibrator class 'subprocess.Popen'"
     ):
@@ -451,7 +454,7 @@ def test_doctored_wrapper_is_refused_on_load(fitted, tmp_path):
 
     doctored = json.loads(json.dumps(meta))
     del doctored["wrappers"][0]["fitted"]["calibrators"]
-    meta_file.write_text(json.dumps(doctored))
+    write_meta(folder, doctored)
     with pytest.raises(ModelFormatError, match="cannot rebuild CalibratedClassifierCV"):
         load_model(folder)
 
@@ -511,3 +514,463 @@ def test_model_folder_gets_the_usual_permissions(fitted, tmp_path):
         os.umask(umask)
     # not mkdtemp's private 0700: a model saved by one user is read by others
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+# What save_model replaces, and what an interrupted save leaves ------------------------
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_save_leaves_alone_what_is_not_a_model_folder(fitted, tmp_path):
+    """Non-regression test for save_model deleting a user's folder (issue #23).
+
+    It replaced whatever was at ``path``: a folder of notes, a file.
+    """
+    pipe = fitted[0]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "thesis.txt").write_text("three years of work")
+    with pytest.raises(FileExistsError, match=r"'.*notes' exists and is not a model"):
+        save_model(pipe, notes)
+    assert (notes / "thesis.txt").read_text() == "three years of work"
+
+    some_file = tmp_path / "some_file.txt"
+    some_file.write_text("keep me")
+    with pytest.raises(FileExistsError, match="a file.*overwrite=True"):
+        save_model(pipe, some_file)
+    assert some_file.read_text() == "keep me"
+
+    # a model folder that holds something a save did not write is not replaced
+    model = save_model(pipe, tmp_path / "model")
+    (model / "report").mkdir()
+    with pytest.raises(FileExistsError, match="not a model folder"):
+        save_model(pipe, model)
+    assert (model / "report").is_dir()
+    assert _listing(tmp_path) == ["model", "notes", "some_file.txt"]
+
+    # asked to, it replaces a file or a folder
+    save_model(pipe, some_file, overwrite=True)
+    assert _listing(some_file) == ["model.keras", "skpneumo.json"]
+    save_model(pipe, notes, overwrite=True)
+    assert _listing(notes) == ["model.keras", "skpneumo.json"]
+    assert _listing(tmp_path) == ["model", "notes", "some_file.txt"]
+
+
+def test_save_replaces_a_model_folder_or_an_empty_one(fitted, tmp_path):
+    pipe = fitted[0]
+    (tmp_path / "empty").mkdir()
+    save_model(pipe, tmp_path / "empty")
+    assert _listing(tmp_path / "empty") == ["model.keras", "skpneumo.json"]
+    # with the files skpneumo wrote beside an earlier model, which listed none
+    folder = save_model(pipe, tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    del meta["extra_files"], meta["meta_sha256"]
+    (folder / "skpneumo.json").write_text(json.dumps(meta))
+    (folder / "training_curves.png").write_bytes(b"png")
+    save_model(pipe, folder)
+    assert _listing(folder) == ["model.keras", "skpneumo.json"]
+    assert _listing(tmp_path) == ["empty", "model"]
+
+
+def test_save_never_replaces_the_current_folder(fitted, tmp_path, monkeypatch):
+    """Non-regression test for ``-o .``, which left an empty ``..old.*`` folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data.txt").write_text("x")
+    monkeypatch.chdir(work)
+    for target in (".", "..", str(work), str(tmp_path)):
+        with pytest.raises(ValueError, match="current folder or holds it"):
+            save_model(fitted[0], target)
+    with pytest.raises(ValueError, match="current folder or holds it"):
+        save_model(fitted[0], ".", overwrite=True)  # not even when asked
+    assert _listing(tmp_path) == ["work"] and _listing(work) == ["data.txt"]
+
+
+def test_save_checks_the_path_before_writing_and_names_it(
+    fitted, tmp_path, monkeypatch
+):
+    """Non-regression test for messages that named the temporary folder."""
+    pipe = fitted[0]
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    network = pipe.named_steps["classifier"].model_
+    saved = []
+    monkeypatch.setattr(type(network), "save", lambda self, p: saved.append(p))
+    with pytest.raises(NotADirectoryError, match=r"'.*a_file/model'.*is not a folder"):
+        save_model(pipe, blocker / "model")
+    assert saved == []  # refused before the network was written
+
+    def disk_full(self, target):
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(type(network), "save", disk_full)
+    with pytest.raises(OSError) as error:
+        save_model(pipe, tmp_path / "model")
+    message = str(error.value)
+    assert message == (
+        f"Cannot write the model folder {str(tmp_path / 'model')!r}: "
+        "No space left on device"
+    )
+    assert _listing(tmp_path) == ["a_file"]
+
+
+def test_extra_files_appear_with_the_model_or_not_at_all(fitted, tmp_path):
+    """Non-regression test for a model left without its curves (issue #23)."""
+    pipe = fitted[0]
+    folder = save_model(
+        pipe,
+        tmp_path / "model",
+        extra_files={
+            "notes.txt": "trained on the fixture",
+            "curves.png": lambda path: path.write_bytes(b"\x89PNG"),
+        },
+    )
+    assert _listing(folder) == [
+        "curves.png",
+        "model.keras",
+        "notes.txt",
+        "skpneumo.json",
+    ]
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    assert meta["extra_files"] == ["curves.png", "notes.txt"]
+    load_model(folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def interrupted(path):
+        path.write_bytes(b"half a png")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_model(pipe, folder, extra_files={"curves.png": interrupted})
+    # the previous folder, whole, and no temporary folder beside it
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert _listing(tmp_path) == ["model"]
+    # a later save replaces the files the earlier one listed
+    save_model(pipe, folder)
+    assert _listing(folder) == ["model.keras", "skpneumo.json"]
+    for name in ("../x", "model.keras", "skpneumo.json", "", "a/b"):
+        with pytest.raises(ValueError, match="not a file name a model folder can hold"):
+            save_model(pipe, tmp_path / "other", extra_files={name: "x"})
+    assert _listing(tmp_path) == ["model"]
+
+
+def test_ctrl_c_during_the_final_rename_is_held_until_it_is_done(
+    fitted, tmp_path, monkeypatch
+):
+    """The rename that replaces a model is never left half done by Ctrl-C."""
+    import signal
+
+    folder = save_model(fitted[0], tmp_path / "model")
+    old_network = (folder / "model.keras").read_bytes()
+    real_replace = os.replace
+    calls = []
+
+    def replace_and_interrupt(source, target):
+        calls.append(target)
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C between the two renames
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace_and_interrupt)
+    monkeypatch.setattr(
+        type(fitted[0].named_steps["classifier"].model_),
+        "save",
+        lambda self, p: open(p, "wb").write(b"new"),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        save_model(fitted[0], folder)
+    assert len(calls) == 2  # both renames ran, then the interrupt arrived
+    assert (folder / "model.keras").read_bytes() == b"new" != old_network
+    assert _listing(tmp_path) == ["model"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# A doctored or damaged skpneumo.json ------------------------------------------------
+
+
+class _Planted:
+    """A pickle that makes a folder when it is loaded: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_a_planted_pickle_in_a_doctored_cache_folder_never_runs(fitted, tmp_path):
+    """Non-regression test for code run by ``predict`` (issue #23).
+
+    skpneumo.json could name the loader's joblib cache, and joblib unpickles
+    what it finds there: a pickle planted in that folder ran when the model
+    predicted.
+    """
+    from skpneumo import ImageLoader
+
+    pipe, paths = fitted
+    cache, marker = tmp_path / "cache", tmp_path / "code_ran"
+    # fill a cache as this model's loader would, then replace what it holds
+    ImageLoader(image_size=16, memory=str(cache)).transform(paths[:4])
+    outputs = list(cache.rglob("output.pkl"))
+    assert len(outputs) == 4
+    for output in outputs:
+        output.write_bytes(pickle.dumps(_Planted(marker)))
+
+    folder = save_model(pipe, tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    meta["steps"]["loader"]["params"]["memory"] = str(cache)
+    write_meta(folder, meta)
+    loaded = load_model(folder)
+    try:
+        loaded.predict_proba(paths[:4])
+    except Exception:  # what the old code did once the pickle had run
+        pass
+    assert not marker.exists(), "a pickle from the cache folder ran"
+    assert loaded.named_steps["loader"].memory is None
+    np.testing.assert_array_equal(
+        loaded.predict_proba(paths[:4]), pipe.predict_proba(paths[:4])
+    )
+
+
+def test_cache_folder_and_threads_are_not_saved(fitted, tmp_path):
+    pipe = fitted[0]
+    pipe.set_params(loader__memory=str(tmp_path / "cache"), loader__n_jobs=3)
+    try:
+        folder = save_model(pipe, tmp_path / "model")
+    finally:
+        pipe.set_params(loader__memory=None, loader__n_jobs=None)
+    params = json.loads((folder / "skpneumo.json").read_text())["steps"]["loader"]
+    assert params["params"]["memory"] is None and params["params"]["n_jobs"] is None
+
+
+def test_digests_cover_all_of_skpneumo_json(fitted, tmp_path):
+    """Non-regression test for a skpneumo.json outside the integrity check."""
+    import hashlib
+
+    folder = save_model(fitted[0], tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    # the digest is the one the format documents (see write_meta)
+    assert write_meta(tmp_path, meta)["meta_sha256"] == meta["meta_sha256"]
+    # laid out otherwise, the same content loads
+    (folder / "skpneumo.json").write_text(json.dumps(meta, indent=None))
+    load_model(folder)
+    # any change to the content is caught, as a change to the network is
+    meta["steps"]["classifier"]["params"]["threshold"] = 0.9
+    (folder / "skpneumo.json").write_text(json.dumps(meta))
+    with pytest.raises(
+        ModelFormatError, match="skpneumo.json' does not match the SHA-256 digest"
+    ):
+        load_model(folder)
+    network = (folder / "model.keras").read_bytes()
+    assert meta["model_sha256"] == hashlib.sha256(network).hexdigest()
+
+
+def _doctored(folder, meta, change):
+    meta = json.loads(json.dumps(meta))
+    change(meta)
+    write_meta(folder, meta)
+
+
+def _set(*path_and_value):
+    *path, value = path_and_value
+
+    def change(meta):
+        node = meta
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return change
+
+
+_LOADER = ("steps", "loader", "params")
+_CLASSIFIER = ("steps", "classifier", "params")
+_FITTED = ("steps", "classifier", "fitted")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # the loader's images against the network's input (issue #23: an
+        # image_size of 100000 took 23.5 GB at predict, 64 failed only there)
+        (_set(*_LOADER, "image_size", 100000), r"loader makes images of shape"),
+        (_set(*_LOADER, "image_size", 64), r"\(64, 64, 1\).*\(16, 16, 1\)"),
+        (_set(*_LOADER, "channels", 3), r"loader makes images of shape \(16, 16, 3\)"),
+        (
+            _set(*_FITTED, "X_shape", {"__tuple__": [48, 64, 64, 1]}),
+            r"fitted on images of shape \(64, 64, 1\)",
+        ),
+        (
+            lambda m: (
+                m["steps"]["loader"]["params"].update(image_size=64),
+                m["steps"]["classifier"]["fitted"].update(
+                    X_shape={"__tuple__": [48, 64, 64, 1]}
+                ),
+            ),
+            r"network takes inputs of shape \[\(None, 16, 16, 1\)\]",
+        ),
+        (_set(*_CLASSIFIER, "batch_size", 10**9), r"more than 2147483648 pixels"),
+        # each parameter against its constraints
+        (_set(*_LOADER, "image_size", -3), r"'image_size' parameter of ImageLoader"),
+        (_set(*_LOADER, "resize", "explode"), r"'resize' parameter of ImageLoader"),
+        (_set(*_LOADER, "max_pixels", True), r"'max_pixels' parameter.*cannot be True"),
+        (_set(*_CLASSIFIER, "threshold", 7), r"'threshold' parameter"),
+        (_set(*_CLASSIFIER, "batch_size", "32"), r"'batch_size' parameter"),
+        (_set("steps", "sampler", "params", "zoom_range", [3]), r"zoom_range"),
+        (_set("steps", "sampler", "class", "PneumoniaClassifier"), r"unknown class"),
+        # the fitted state's form
+        (_set(*_FITTED, "classes", ["NORMAL"]), r"two sorted labels"),
+        (_set(*_FITTED, "classes", [0, "PNEUMONIA"]), r"two sorted labels"),
+        (_set(*_FITTED, "X_dtype", "object"), r"X_dtype must name a numeric dtype"),
+        (_set(*_FITTED, "X_dtype", "not a dtype"), r"unknown dtype"),
+        (
+            _set(*_FITTED, "history", {"__dict__": [["loss", "low"]]}),
+            r"history must map",
+        ),
+        (_set(*_FITTED, "n_iter", -1), r"n_iter must be a non-negative int"),
+        (_set(*_FITTED, "n_iter", "1"), r"n_iter must be a non-negative int"),
+        (lambda m: m["steps"]["classifier"]["fitted"].pop("X_dtype"), "must hold"),
+        # values the format cannot hold
+        (
+            _set(*_LOADER, "max_pixels", {"__ndarray__": ["a"], "dtype": "<U99999999"}),
+            r"dtype '<U99999999' is not one a model holds",
+        ),
+        (_set(*_LOADER, "max_pixels", {"__dict__": [1, 2]}), r"\[key, value\] pairs"),
+        (_set(*_LOADER, "max_pixels", {"__tuple__": 1}), r"unexpected object"),
+        (_set("steps", []), r"'steps' must be an object"),
+        (_set("wrappers", {}), r"'wrappers' must be a list"),
+        (_set("format_version", True), r"format version True"),
+    ],
+)
+def test_restored_values_are_checked_against_constraints_and_network(
+    fitted, tmp_path, change, message
+):
+    """Non-regression test for parameters restored unchecked (issue #23)."""
+    folder = save_model(fitted[0], tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    _doctored(folder, meta, change)
+    with pytest.raises(ModelFormatError, match=message) as error:
+        load_model(folder)
+    assert str(folder) in str(error.value)  # names the folder's file
+
+
+def test_malformed_json_is_a_model_format_error(fitted, tmp_path):
+    """Non-regression test for a RecursionError from deeply nested JSON (issue #23)."""
+    folder = save_model(fitted[0], tmp_path / "model")
+    meta_file = folder / "skpneumo.json"
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFormatError, match="skpneumo.json' is damaged: .*nested"):
+        load_model(folder)
+    # nested just within what json reads, but beyond what rebuilding it can
+    deep = json.loads(json.dumps(meta))
+    deep["steps"]["loader"]["params"]["max_pixels"] = json.loads("[" * 900 + "]" * 900)
+    meta_file.write_text(json.dumps(deep))
+    with pytest.raises(ModelFormatError, match="skpneumo.json"):
+        load_model(folder)
+    for text in ("[]", '"skpneumo-model"', "\xff\xfe", "null"):
+        meta_file.write_text(text, encoding="latin-1")
+        with pytest.raises(ModelFormatError, match="skpneumo.json"):
+            load_model(folder)
+    from skpneumo._persistence import MAX_META_BYTES
+
+    with open(meta_file, "wb") as f:  # sparse: no disk space used
+        f.truncate(MAX_META_BYTES + 1)
+    with pytest.raises(ModelFormatError, match="bytes, far more than a model's"):
+        load_model(folder)
+
+
+def _nodes(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _nodes(value, (*path, key))
+    elif isinstance(node, list):
+        # a long list (the thresholds of cv_results_, a history) by its ends
+        for index in sorted({0, len(node) - 1} if len(node) > 3 else range(len(node))):
+            yield from _nodes(node[index], (*path, index))
+
+
+#: What the fuzz test writes in place of each value of a real skpneumo.json.
+_REPLACEMENTS = (
+    None,
+    True,
+    -1,
+    0,
+    2**40,
+    0.5,
+    float("nan"),
+    "x",
+    [],
+    {},
+    [[[[1]]]],
+    {"__tuple__": [3]},
+    {"__ndarray__": [1.5, 2.5], "dtype": "float64"},
+    {"__ndarray__": "x", "dtype": "float64"},
+)
+
+
+def _mutations(meta):
+    """Each one-value change of ``meta``, as (path, new value or "deleted")."""
+    skip = {"meta_sha256", "model_sha256"}  # their own test checks them
+    for path in _nodes(meta):
+        if not path or path[0] in skip:
+            continue
+        for value in _REPLACEMENTS:
+            yield path, value
+        yield path, "deleted"
+
+
+def _mutated(meta, path, value):
+    meta = json.loads(json.dumps(meta))
+    node = meta
+    for key in path[:-1]:
+        node = node[key]
+    if value == "deleted":
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return meta
+
+
+@pytest.mark.parametrize("kind", ["fixed around calibrated", "tuned, one split"])
+def test_fuzzed_skpneumo_json_loads_and_predicts_or_is_refused(
+    fitted, tmp_path, monkeypatch, kind
+):
+    """Every one-value change of a real skpneumo.json, with its digest recorded.
+
+    Each must raise ModelFormatError on loading, or load a model whose
+    predict_proba, predict and decision rule run: no other exception, ever
+    (issue #23: a wrong dtype reached the user as a TypeError at predict).
+    """
+    import keras
+
+    import skpneumo._persistence as persistence
+
+    pipe, paths = fitted
+    model = _wrap(kind, pipe, paths, _labels(paths))
+    folder = save_model(model, tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    network = keras.saving.load_model(folder / "model.keras", compile=False)
+    # the network is the same for every change: read it once
+    monkeypatch.setattr(keras.saving, "load_model", lambda *args, **kwargs: network)
+    X = list(paths[:3])
+    outcomes = {"refused": 0, "loaded": 0}
+    for path, value in _mutations(meta):
+        write_meta(folder, _mutated(meta, path, value))
+        try:
+            loaded = load_model(folder)
+        except ModelFormatError as exc:
+            assert "skpneumo.json" in str(exc), (path, value, exc)
+            outcomes["refused"] += 1
+            continue
+        try:
+            assert loaded.predict_proba(X).shape == (3, 2)
+            assert len(loaded.predict(X)) == 3
+            persistence._decision_rule(loaded)
+        except Exception as exc:
+            raise AssertionError(f"{path} = {value!r} loaded, then {exc!r}") from exc
+        outcomes["loaded"] += 1
+    # the changes reach both outcomes: the test covers checks and rebuilding
+    assert outcomes["refused"] > 100 and outcomes["loaded"] > 10, outcomes
