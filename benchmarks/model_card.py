@@ -97,9 +97,9 @@ def main(argv=None):
     from sklearn.model_selection import StratifiedGroupKFold
 
     import skpneumo
-    from skpneumo._cli import CALIBRATION_FOLDS
     from skpneumo._persistence import _inner_pipeline
     from skpneumo._pretrained import pretrained_path
+    from skpneumo._tuning import CALIBRATION_FOLDS
     from skpneumo.datasets import load_chest_xray
     from skpneumo.metrics import binary_report
 

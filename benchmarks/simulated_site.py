@@ -54,7 +54,7 @@ def held_out_patients(data):
     """The indices of the patients the bundled network never saw."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from skpneumo._cli import CALIBRATION_FOLDS
+    from skpneumo._tuning import CALIBRATION_FOLDS
 
     folds = StratifiedGroupKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0)
     return next(folds.split(data.paths, data.target, data.groups))[1]

@@ -74,7 +74,8 @@ def main(argv=None):
 
     import skpneumo
     from skpneumo import make_pneumonia_pipeline, save_model
-    from skpneumo._cli import CALIBRATION_FOLDS, _fit_calibrated
+    from skpneumo._cli import _fit_calibrated
+    from skpneumo._tuning import CALIBRATION_FOLDS
     from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(args.data_dir, split="train")

@@ -133,6 +133,17 @@ def build_parser():
         "carried over to the calibrated probability)",
     )
     train.add_argument(
+        "--validation-fraction",
+        type=_validation_fraction,
+        default=VALIDATION_FRACTION,
+        metavar="F",
+        help="share of the patients held out of the fit (stratified by class, drawn "
+        "with --random-state): their loss, ROC-AUC and accuracy are printed after "
+        "every epoch and drawn beside the training curves, and the final model's "
+        f"figures on them are saved as {VALIDATION_FILE} in the model folder "
+        f"(default: {VALIDATION_FRACTION}; 0: none, every patient is trained on)",
+    )
+    train.add_argument(
         "--calibrate",
         action="store_true",
         help="fit on four fifths of the patients and calibrate "
@@ -373,6 +384,35 @@ def _add_explain_parser(commands):
     explain.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
 
 
+#: The share of patients ``skpneumo train`` holds out for its validation curves.
+VALIDATION_FRACTION = 0.1
+#: The held-out figures of the final model, in the model folder.
+VALIDATION_FILE = "validation.json"
+
+
+def _validation_fraction(text):
+    value = float(text)
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 0.5, got {text}")
+    return value
+
+
+def _rows(data, rows):
+    """The images ``rows`` of a dataset Bunch: every per-image field indexed."""
+    import numpy as np
+    from sklearn.utils import Bunch
+
+    n = len(data.target)
+    return Bunch(
+        **{
+            key: value[rows]
+            if isinstance(value, np.ndarray) and value.shape[:1] == (n,)
+            else value
+            for key, value in data.items()
+        }
+    )
+
+
 def _train(args):
     import matplotlib
 
@@ -383,7 +423,8 @@ def _train(args):
     from ._pipeline import make_pneumonia_pipeline
     from .metrics import plot_history
 
-    data, source = _load_data(args.data, "train", need_groups=args.calibrate)
+    need_groups = args.calibrate or args.validation_fraction > 0
+    data, source = _load_data(args.data, "train", need_groups=need_groups)
     # before any training: a refusal after an hour of it helps nobody
     replacing = _check_output(
         args.output,
@@ -409,6 +450,25 @@ def _train(args):
     pipeline = make_pneumonia_pipeline(
         random_state=args.random_state, n_jobs=args.n_jobs, verbose=verbose, **overrides
     )
+    validation, fit_params = None, {}
+    if args.validation_fraction > 0:
+        from ._tuning import hold_out_patients
+
+        kept, held = hold_out_patients(
+            data.target,
+            data.groups,
+            args.validation_fraction,
+            random_state=args.random_state,
+            purpose="--validation-fraction",
+        )
+        validation, data = _rows(data, held), _rows(data, kept)
+        _say(
+            args,
+            f"Validating on {_counts(validation.target)} of "
+            f"{len(set(validation.groups))} patients held out",
+        )
+        X_val = pipeline.named_steps["loader"].transform(validation.paths)
+        fit_params["classifier__validation_data"] = (X_val, validation.target)
     if args.calibrate:
         model = _fit_calibrated(
             pipeline,
@@ -416,10 +476,18 @@ def _train(args):
             method=args.calibration_method,
             random_state=args.random_state,
             say=lambda text: _say(args, text),
+            **fit_params,
         )
     else:
         _say(args, f"Training on {_counts(data.target)} of {source}")
-        model = pipeline.fit(data.paths, data.target)
+        model = pipeline.fit(data.paths, data.target, **fit_params)
+    extra_files = {}
+    if validation is not None:
+        held_out = _held_out_report(model, X_val, validation)
+        _say(args, f"On the held-out patients: {_summary_line(held_out)}")
+        extra_files[VALIDATION_FILE] = (
+            json.dumps(_json_ready(held_out), indent=2, allow_nan=False) + "\n"
+        )
     # progress output is for the training run, not for whoever loads the model
     pipeline.set_params(loader__verbose=0, classifier__verbose=0)
     figure = plt.figure(figsize=(10, 4))
@@ -433,7 +501,10 @@ def _train(args):
         model,
         args.output,
         overwrite=args.overwrite,
-        extra_files={CURVES_FILE: lambda path: figure.savefig(path, dpi=100)},
+        extra_files={
+            CURVES_FILE: lambda path: figure.savefig(path, dpi=100),
+            **extra_files,
+        },
     )
     plt.close(figure)
     print(
@@ -493,6 +564,47 @@ def _check_output(path, option, what, replaceable, *, overwrite, inputs):
     return f"{kind}, as --overwrite asked"
 
 
+def _held_out_report(model, X, data):
+    """The final model's figures on the held-out patients, with 95% intervals."""
+    from ._persistence import _decision_rule
+    from .metrics import binary_report
+
+    proba = model.predict_proba(X)[:, 1]
+    y_pred = (model.predict(X) == model.classes_[1]).astype(int)
+    threshold, rule = _decision_rule(model)
+    report = binary_report(
+        data.target,
+        proba,
+        threshold=threshold,
+        y_pred=y_pred,
+        subtype=data.get("subtype"),
+        n_bootstraps=1000,
+        random_state=0,
+    )
+    report.update(
+        n_images=int(len(data.target)),
+        n_patients=len(set(data.groups)),
+        decision_rule=rule,
+        patients=sorted(set(data.groups.tolist())),
+    )
+    return report
+
+
+def _summary_line(report):
+    return (
+        ", ".join(
+            f"{name} {report[key]:.3f}"
+            for name, key in (
+                ("ROC-AUC", "roc_auc"),
+                ("sensitivity", "sensitivity"),
+                ("specificity", "specificity"),
+                ("ECE", "ece"),
+            )
+        )
+        + f" ({report['n_images']} images, {report['decision_rule']})"
+    )
+
+
 def _counts(target):
     return (
         f"{len(target)} images ({int((target == 0).sum())} NORMAL, "
@@ -500,11 +612,7 @@ def _counts(target):
     )
 
 
-#: The share of patients that ``train --calibrate`` holds out: one fold of five.
-CALIBRATION_FOLDS = 5
-
-
-def _fit_calibrated(pipeline, data, *, method, random_state, say=print):
+def _fit_calibrated(pipeline, data, *, method, random_state, say=print, **fit_params):
     """Fit ``pipeline`` on most patients and calibrate it on the others.
 
     One fold of a :class:`~sklearn.model_selection.StratifiedGroupKFold` with
@@ -530,6 +638,8 @@ def _fit_calibrated(pipeline, data, *, method, random_state, say=print):
         Seeds which patients are held out.
     say : callable, default=print
         Receives the progress messages.
+    **fit_params : dict
+        Passed to the pipeline's ``fit`` (``classifier__validation_data``).
 
     Returns
     -------
@@ -537,28 +647,20 @@ def _fit_calibrated(pipeline, data, *, method, random_state, say=print):
         Around the fitted ``CalibratedClassifierCV``, itself around the fitted
         ``pipeline``.
     """
-    from sklearn.model_selection import StratifiedGroupKFold
+    from ._tuning import CALIBRATION_FOLDS, hold_out_patients
 
-    n_patients = len(set(data.groups))
-    if n_patients < CALIBRATION_FOLDS:
-        raise ValueError(
-            f"--calibrate holds out a fifth of the patients, but the data has only "
-            f"{n_patients}; it needs at least {CALIBRATION_FOLDS}."
-        )
-    folds = StratifiedGroupKFold(
-        CALIBRATION_FOLDS, shuffle=True, random_state=random_state
+    fit_part, held_out = hold_out_patients(
+        data.target,
+        data.groups,
+        1 / CALIBRATION_FOLDS,
+        random_state=random_state,
+        purpose="--calibrate",
     )
-    fit_part, held_out = next(folds.split(data.paths, data.target, data.groups))
-    if len(set(data.target[held_out].tolist())) < 2:
-        raise ValueError(
-            f"--calibrate held out {len(held_out)} images of a single class; the "
-            "calibration needs both: use more patients of each class."
-        )
     say(
         f"Training on {_counts(data.target[fit_part])} of "
         f"{len(set(data.groups[fit_part]))} patients"
     )
-    pipeline.fit(data.paths[fit_part], data.target[fit_part])
+    pipeline.fit(data.paths[fit_part], data.target[fit_part], **fit_params)
     say(
         f"Calibrating ({method}) on {_counts(data.target[held_out])} of the "
         f"{len(set(data.groups[held_out]))} patients held out"

@@ -129,6 +129,12 @@ STEP_CLASSES = {
 #: cache folder but one its caller gives it (joblib unpickles what it finds in
 #: that folder), and decodes in as many threads as its caller asks.
 NOT_SAVED = {"loader": ("memory", "n_jobs")}
+#: Parameters added after folders were first written, with the value that
+#: gives the behaviour of the code before them: a folder that does not name
+#: one was fitted that way, whatever the default is today.
+ADDED_PARAMS = {
+    "classifier": {"smoothing": 0.0, "bn_statistics": "training"},
+}
 #: The most pixels one batch of the classifier's predict may hold (2 GiB of
 #: uint8): predict pads its last batch to ``batch_size`` images, so a doctored
 #: ``batch_size`` or image size would otherwise allocate whatever it says.
@@ -1096,7 +1102,7 @@ def _parse(meta, version):
             raise ModelFormatError(
                 f"unknown class {_brief(spec['class'])} for step {name!r}"
             )
-        params = _decode_fields(spec["params"])
+        params = {**ADDED_PARAMS.get(name, {}), **_decode_fields(spec["params"])}
         params.update(dict.fromkeys(NOT_SAVED.get(name, ())))  # never restored
         step = classes[spec["class"]](**params)
         try:
@@ -1160,6 +1166,14 @@ def _check_network(network, steps, state):
         raise ModelFormatError(
             f"the network must output one probability per image, not outputs of "
             f"shape {output_shapes}"
+        )
+    # the smoothing is part of the network; the parameter must say what it does
+    layers = {layer.name: layer for layer in getattr(network, "layers", [])}
+    sigma = float(getattr(layers.get("smoothing"), "sigma", 0.0))
+    if sigma != float(classifier.smoothing):
+        raise ModelFormatError(
+            f"the classifier's smoothing is {classifier.smoothing}, but its network "
+            f"smooths by {sigma}"
         )
 
 

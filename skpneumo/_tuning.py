@@ -45,6 +45,59 @@ class SmallSampleWarning(UserWarning):
     """Too few images of a class for the operating point's interval to be relied on."""
 
 
+def hold_out_patients(
+    target, groups, fraction, *, random_state=None, purpose="held out"
+):
+    """Split images into kept and held-out patients, with both classes held out.
+
+    The held-out part is the first fold of a shuffled
+    :class:`~sklearn.model_selection.StratifiedGroupKFold` with
+    ``round(1 / fraction)`` folds: about ``fraction`` of the patients, none
+    of them also kept, with about the class balance of the whole.
+
+    Parameters
+    ----------
+    target : ndarray of shape (n_samples,)
+        The 0/1 labels.
+    groups : ndarray of shape (n_samples,)
+        The patient of each image.
+    fraction : float
+        The share of patients to hold out, in (0, 0.5].
+    random_state : int or None, default=None
+        Seeds which patients are held out.
+    purpose : str, default="held out"
+        What the held-out patients are for, named in the errors.
+
+    Returns
+    -------
+    kept, held_out : ndarray of int
+        Row indices of the two parts.
+
+    Raises
+    ------
+    ValueError
+        If there are too few patients for the split, or the held-out part has
+        images of one class only.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_splits = max(2, round(1 / fraction))
+    n_patients = len(set(np.asarray(groups).tolist()))
+    if n_patients < n_splits:
+        raise ValueError(
+            f"{purpose} holds out 1 in {n_splits} patients, but the data has only "
+            f"{n_patients}; it needs at least {n_splits}."
+        )
+    folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
+    kept, held_out = next(folds.split(np.zeros(len(target)), target, groups))
+    if len(set(np.asarray(target)[held_out].tolist())) < 2:
+        raise ValueError(
+            f"{purpose} held out {len(held_out)} images of a single class; it needs "
+            "both: use more patients of each class."
+        )
+    return kept, held_out
+
+
 def choose_threshold(
     y_true, proba, *, criterion="sensitivity", target=0.95, sample_weight=None
 ):

@@ -31,6 +31,30 @@ def test_train_writes_model_and_curves(trained, capsys):
     assert (trained / "training_curves.png").stat().st_size > 0
 
 
+def test_train_holds_out_patients_for_its_validation_curves(
+    trained, kaggle_root, tmp_path
+):
+    from skpneumo import load_model
+    from skpneumo.datasets import load_chest_xray
+
+    history = load_model(trained).named_steps["classifier"].history_
+    assert len(history["val_loss"]) == len(history["val_auc"]) == 1
+    report = json.loads((trained / "validation.json").read_text())
+    data = load_chest_xray(kaggle_root, split="train")
+    # whole patients of both classes, a tenth of them, none also trained on
+    held = np.isin(data.groups, report["patients"])
+    assert report["n_images"] == held.sum() and 2 <= report["n_patients"] <= 4
+    assert set(data.target[held].tolist()) == {0, 1}
+    assert report["decision_rule"].startswith("P(pneumonia) >= 0.2")
+    assert {"roc_auc", "sensitivity", "specificity", "ci"} <= set(report)
+    # off at 0: every patient trained on, no held-out figures
+    plain = tmp_path / "plain"
+    argv = ["train", str(kaggle_root), "-o", str(plain), *TRAIN]
+    assert main([*argv, "--validation-fraction", "0"]) == 0
+    assert not (plain / "validation.json").exists()
+    assert "val_loss" not in load_model(plain).named_steps["classifier"].history_
+
+
 def test_evaluate_writes_report(trained, kaggle_root, tmp_path, capsys):
     report = tmp_path / "report"
     assert (
@@ -356,7 +380,7 @@ def test_model_from_train_loads_identically_in_a_new_process(
         ),
         (
             ["tune", "{root}", "-m", "{model}", "--output", "{model}"],
-            "exists and is not empty: choose another path, or pass --overwrite",
+            "is or holds the model being tuned, which writing it would delete",
         ),
         (
             ["explain", "{tmp}/no.jpeg", "-m", "{model}", "-o", "{tmp}/maps"],
@@ -364,7 +388,7 @@ def test_model_from_train_loads_identically_in_a_new_process(
         ),
         (
             ["explain", "{root}/val", "-m", "{model}", "-o", "{model}"],
-            "exists and is not empty",
+            "is or holds the model, which writing it would delete",
         ),
     ],
 )
@@ -477,9 +501,9 @@ def test_tune_saves_a_model_that_predict_and_evaluate_read(
     assert main(["predict", "-m", str(out), str(kaggle_root / "val")]) == 0
     assert f"{record['threshold']:g}" in capsys.readouterr().err
 
-    # an existing model is replaced only when asked
-    assert main(argv) == 2
-    assert "exists and is not empty" in capsys.readouterr().err
+    # a model folder is replaced, as train replaces one, and the output says so
+    assert main(argv) == 0
+    assert "it replaced a model folder" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # --youden excludes --sensitivity
         main([*argv, "--youden", "--overwrite"])
     youden = [*argv[:6], "--youden", "--output", str(out), "--overwrite"]
@@ -506,7 +530,7 @@ def test_explain_writes_pictures_and_a_page(trained, kaggle_root, tmp_path, caps
     (mine / "notes.txt").write_text("keep me")
     argv = ["explain", str(val / "NORMAL"), "-m", str(trained), "--output", str(mine)]
     assert main([*argv, "--method", "occlusion"]) == 2
-    assert "exists and is not empty" in capsys.readouterr().err
+    assert "so it is left alone" in capsys.readouterr().err
     assert (mine / "notes.txt").read_text() == "keep me"
     assert main([*argv, "--method", "occlusion", "--overwrite"]) == 0
     assert not (mine / "notes.txt").exists() and len(list(mine.glob("*.png"))) == 4
@@ -659,6 +683,9 @@ def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
                 "16",
                 "--epochs",
                 "1",
+                # 48 images: the calibration fold needs every patient left
+                "--validation-fraction",
+                "0",
             ]
         )
         == 0
@@ -859,9 +886,10 @@ def test_train_replaces_a_model_folder_and_says_so(
         "model.keras",
         "skpneumo.json",
         "training_curves.png",
+        "validation.json",
     ]
     meta = json.loads((model / "skpneumo.json").read_text())
-    assert meta["extra_files"] == ["training_curves.png"]
+    assert meta["extra_files"] == ["training_curves.png", "validation.json"]
     # asked to, it replaces a folder that is not a model
     notes = tmp_path / "notes"
     notes.mkdir()

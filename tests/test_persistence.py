@@ -227,6 +227,42 @@ def test_folder_of_format_version_1_still_loads(fitted, tmp_path):
     assert loaded.named_steps["classifier"].threshold == 0.4
 
 
+def test_folder_of_0_1_0_loads_with_the_behaviour_it_was_fitted_with(
+    kaggle_root, tmp_path
+):
+    """Non-regression test for folders written before smoothing and clean statistics.
+
+    skpneumo 0.1.0 wrote no ``smoothing`` nor ``bn_statistics``; its networks
+    neither smooth nor were normalised with clean statistics, so a folder
+    without them must load with the values that say so (and refit that way
+    after ``clone``), not with today's defaults.
+    """
+    from sklearn.base import clone
+
+    from skpneumo.datasets import load_chest_xray
+
+    data = load_chest_xray(kaggle_root, split="train")
+    old = dict(TINY, image_size=16, smoothing=0.0, bn_statistics="training")
+    pipe = make_pneumonia_pipeline(**old).fit(data.paths, data.target)
+    folder = save_model(pipe, tmp_path / "model")
+    meta = json.loads((folder / "skpneumo.json").read_text())
+    params = meta["steps"]["classifier"]["params"]
+    del params["smoothing"], params["bn_statistics"]
+    write_meta(folder, meta)
+    loaded = load_model(folder)
+    classifier = loaded.named_steps["classifier"]
+    assert (classifier.smoothing, classifier.bn_statistics) == (0.0, "training")
+    assert clone(classifier).get_params()["smoothing"] == 0.0
+    np.testing.assert_array_equal(
+        loaded.predict_proba(data.paths), pipe.predict_proba(data.paths)
+    )
+    # a smoothing the network does not do is refused
+    params["smoothing"] = 0.8
+    write_meta(folder, meta)
+    with pytest.raises(ModelFormatError, match="smooths by 0.0"):
+        load_model(folder)
+
+
 # scikit-learn's wrappers around the pipeline -----------------------------------------
 
 

@@ -129,7 +129,7 @@ def test_predict_command_needs_no_model_argument(shared_data, capsys):
     assert main(["predict", *map(str, files)]) == 0
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
-    assert lines[0] == "path,p_pneumonia,label" and len(lines) == 1 + len(files)
+    assert lines[0] == "path,p_pneumonia,label,quality" and len(lines) == 1 + len(files)
     for line, path in zip(lines[1:], files, strict=True):
         name, proba, label = line.rsplit(",", 2)
         assert name == str(path) and 0 <= float(proba) <= 1

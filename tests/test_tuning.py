@@ -175,7 +175,10 @@ def test_three_images_are_never_accepted_silently(site, tmp_path):
         _, record = tune_operating_point(
             model, data.paths[pick], data.target[pick], n_bootstraps=50
         )
-    messages = [str(w.message) for w in caught]
+    # the generated images are also flagged by the input-quality check (tiny)
+    messages = [
+        str(w.message) for w in caught if issubclass(w.category, SmallSampleWarning)
+    ]
     assert any("only 1 PNEUMONIA images" in m for m in messages)
     # one image of one: the exact interval, not the collapsed bootstrap one
     assert "sensitivity is 0.975 wide (0.025 to 1.000)" in messages[1]
