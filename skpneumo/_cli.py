@@ -968,16 +968,13 @@ def _json_ready(value):
 
 
 def _markdown_table(report):
+    from .metrics._html import METRIC_ROWS
+
     rows = [
-        ("accuracy", "accuracy"),
-        ("precision", "precision"),
-        ("recall / sensitivity", "sensitivity"),
-        ("specificity", "specificity"),
-        ("balanced accuracy", "balanced_accuracy"),
-        ("F1", "f1"),
-        ("ROC-AUC", "roc_auc"),
-        ("Brier score (lower is better)", "brier"),
-        (f"ECE, {report['n_bins']} bins (lower is better)", "ece"),
+        (f"ECE, {report['n_bins']} bins (lower is better)", key)
+        if key == "ece"
+        else (label, key)
+        for label, key in METRIC_ROWS
     ]
     ci = report.get("ci")
     threshold = report["threshold"]

@@ -128,23 +128,18 @@ def _write_index(rows, directory, *, title, method_name):
         f"{esc(row['label'])}</span></figcaption></figure>"
         for row in rows
     ]
-    page = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            '<head><meta charset="utf-8">',
-            f"<title>{esc(title)}</title>",
-            f"<style>{_STYLE}</style>",
-            "</head>",
-            "<body>",
+    from ..metrics._html import write_page
+
+    write_page(
+        directory / "index.html",
+        title=title,
+        style=_STYLE,
+        body=[
             f"<h1>{esc(title)}</h1>",
             f"<p>{len(rows)} images; {esc(method_name)} map of the predicted class "
             "over the image as the network sees it. Brighter is more important.</p>",
             '<div class="grid">',
             *cells,
             "</div>",
-            "</body>",
-            "</html>",
-        ]
+        ],
     )
-    (directory / "index.html").write_text(page + "\n", encoding="utf-8")

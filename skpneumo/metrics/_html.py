@@ -195,13 +195,23 @@ def write_html_report(report, directory, *, figures=(), description=(), title=No
             for path, caption in figures
         ]
         body.append("</div>")
+    return write_page(directory / "index.html", title=title, body=body, style=_STYLE)
+
+
+def write_page(path, *, title, body, style):
+    """Write a self-contained HTML page: ``title``, inline ``style``, ``body`` lines.
+
+    The one page skeleton of skpneumo's reports (the evaluation report and the
+    heatmap grid); ``body`` is already HTML, ``title`` is escaped here.
+    Returns ``path``.
+    """
     page = "\n".join(
         [
             "<!DOCTYPE html>",
             '<html lang="en">',
             '<head><meta charset="utf-8">',
-            f"<title>{esc(title)}</title>",
-            f"<style>{_STYLE}</style>",
+            f"<title>{html.escape(title)}</title>",
+            f"<style>{style}</style>",
             "</head>",
             "<body>",
             *body,
@@ -209,6 +219,6 @@ def write_html_report(report, directory, *, figures=(), description=(), title=No
             "</html>",
         ]
     )
-    path = directory / "index.html"
+    path = Path(path)
     path.write_text(page + "\n", encoding="utf-8")
     return path
