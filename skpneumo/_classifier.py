@@ -529,16 +529,26 @@ class PneumoniaClassifier(KerasClassifier):
                     self.target_encoder_.transform(y_val).ravel(),
                     _statistics_sample(X, self._seed),
                     self.batch_size,
+                    refresh=self.bn_statistics == "clean",
                 )
             )
         if self.early_stopping:
             train, val = self._split_validation(y)
             X, X_val, y, y_val = X[train], X[val], y[train], y[val]
+            sw_val = None
             if sample_weight is not None:
                 sample_weight, sw_val = sample_weight[train], sample_weight[val]
-                validation_data = (X_val, y_val, sw_val)
-            else:
-                validation_data = (X_val, y_val)
+            # the loss that early stopping watches is the one predict will give
+            callbacks.append(
+                _HeldOutScores(
+                    X_val,
+                    np.asarray(y_val).ravel(),
+                    _statistics_sample(X, self._seed),
+                    self.batch_size,
+                    sample_weight=sw_val,
+                    refresh=self.bn_statistics == "clean",
+                )
+            )
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
@@ -804,21 +814,27 @@ def _batch_norms(model):
 class _HeldOutScores(keras.callbacks.Callback):
     """Loss, ROC-AUC and accuracy on held-out images after every epoch.
 
-    Scored as ``predict`` would score them at that point: with the
-    normalisation statistics of the clean training images ``X_stats`` (see
-    :func:`_refresh_batch_statistics`), which are put back afterwards, so that
-    training goes on exactly as it would without this callback. Keras' own
-    ``validation_data`` would score with the moving averages of the augmented
-    batches instead, which say little of what ``predict`` will give.
+    Scored as ``predict`` would score them at that point: with ``refresh``,
+    with the normalisation statistics of the clean training images
+    ``X_stats`` (see :func:`_refresh_batch_statistics`), which are put back
+    afterwards, so that training goes on exactly as it would without this
+    callback. Keras' own ``validation_data`` would score with the moving
+    averages of the augmented batches instead, which say little of what
+    ``predict`` will give. The scores go into the epoch's logs, where
+    ``History`` and ``EarlyStopping`` (called after this callback) read them.
     """
 
-    def __init__(self, X, y, X_stats, batch_size):
+    def __init__(self, X, y, X_stats, batch_size, *, sample_weight=None, refresh=True):
         super().__init__()
         self.X, self.y, self.X_stats, self.batch_size = X, y, X_stats, batch_size
+        self.sample_weight, self.refresh = sample_weight, refresh
 
     def on_epoch_end(self, epoch, logs=None):
-        from sklearn.metrics import log_loss, roc_auc_score
 
+        if not self.refresh:
+            proba = _predict_in_fixed_batches(self.model, self.X, self.batch_size)
+            self._log(proba.reshape(-1).astype(np.float64), logs)
+            return
         norms = _batch_norms(self.model)
         saved = [
             (
@@ -833,9 +849,19 @@ class _HeldOutScores(keras.callbacks.Callback):
         for norm, (mean, variance) in zip(norms, saved, strict=True):
             norm.moving_mean.assign(mean)
             norm.moving_variance.assign(variance)
+        self._log(proba, logs)
+
+    def _log(self, proba, logs):
+        from sklearn.metrics import log_loss, roc_auc_score
+
         if logs is None:
             return
+        w = self.sample_weight
         both = np.unique(self.y).size == 2
-        logs["val_loss"] = float(log_loss(self.y, proba, labels=[0, 1]))
-        logs["val_auc"] = float(roc_auc_score(self.y, proba)) if both else math.nan
-        logs["val_accuracy"] = float(np.mean((proba >= 0.5) == self.y))
+        logs["val_loss"] = float(
+            log_loss(self.y, proba, labels=[0, 1], sample_weight=w)
+        )
+        logs["val_auc"] = (
+            float(roc_auc_score(self.y, proba, sample_weight=w)) if both else math.nan
+        )
+        logs["val_accuracy"] = float(np.average((proba >= 0.5) == self.y, weights=w))

@@ -126,7 +126,8 @@ def test_early_stopping_restores_best(image_batch):
     X, y = image_batch
     X = np.concatenate([X, X])
     y = np.concatenate([y, y])
-    params = dict(TINY, epochs=6)
+    # a large constant step, so that the held-out loss gets worse within 6 epochs
+    params = dict(TINY, epochs=6, learning_rate=0.1, lr_schedule="constant")
     clf = PneumoniaClassifier(
         early_stopping=True, validation_fraction=0.25, n_iter_no_change=1, **params
     ).fit(X, y)

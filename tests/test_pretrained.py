@@ -131,7 +131,8 @@ def test_predict_command_needs_no_model_argument(shared_data, capsys):
     lines = captured.out.strip().splitlines()
     assert lines[0] == "path,p_pneumonia,label,quality" and len(lines) == 1 + len(files)
     for line, path in zip(lines[1:], files, strict=True):
-        name, proba, label = line.rsplit(",", 2)
+        name, proba, label, quality = line.rsplit(",", 3)
+        assert quality == ""  # real frontal X-rays
         assert name == str(path) and 0 <= float(proba) <= 1
         assert label in ("NORMAL", "PNEUMONIA")
     assert "calibrated P(pneumonia) >=" in captured.err

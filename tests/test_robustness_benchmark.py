@@ -90,7 +90,7 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     for by_config in report.values():
         assert set(by_config) == {"old", "new"}
         assert by_config["old"]["threshold"] == 0.74
-        assert len(by_config["new"]["shifts"]) == 21
+        assert len(by_config["new"]["shifts"]) == 22
     markdown = out.with_suffix(".md").read_text()
     assert "| sides padded 35% |" in markdown and "worst shift" in markdown
     assert out.with_suffix(".png").stat().st_size > 0
