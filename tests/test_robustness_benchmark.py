@@ -159,3 +159,28 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     )
     assert other_scale.returncode != 0
     assert "differs in ['image_size']" in other_scale.stderr
+
+
+def test_a_reused_run_is_matched_by_shift_name(robustness):
+    """A run made before a shift was added is reused for the shifts it has."""
+    older = [name for name in robustness.SHIFTS if not name.startswith("zoom in 10%")]
+    y = np.array([0, 0, 1, 1])
+    probas = np.tile([0.1, 0.3, 0.6, 0.9], (len(older), 1))
+    result = {
+        "params": robustness.CONFIGS["new"],
+        "shifts": {name: {} for name in older},
+    }
+    earlier = ({"grouped": {"new": result}}, {"grouped/new": probas, "grouped/y": y})
+    found, by_name = robustness.reusable(earlier, "grouped", "new", y)
+    assert list(by_name) == older and "zoom in 10% (centre crop)" not in by_name
+    rescored = robustness.rescore(y, by_name, 0.5)
+    assert (
+        robustness._pair(
+            rescored["shifts"], "zoom in 10% (centre crop)", "roc_auc", "specificity"
+        )
+        == "–"
+    )
+    assert rescored["shifts"]["original"]["specificity"] == 1.0
+    # another split's labels, or changed parameters: not reused
+    assert robustness.reusable(earlier, "grouped", "new", y[::-1]) is None
+    assert robustness.reusable(earlier, "grouped", "f693afc", y) is None
