@@ -698,6 +698,19 @@ def test_ctrl_c_during_the_final_rename_is_held_until_it_is_done(
     """The rename that replaces a model is never left half done by Ctrl-C."""
     import signal
 
+    # Python's own handler, as in a terminal: a job started in the background
+    # by a non-interactive shell (as a CI script may be) inherits SIGINT
+    # ignored, and then there is no interrupt to hold
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _interrupt_the_final_rename(fitted, tmp_path, monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+
+
+def _interrupt_the_final_rename(fitted, tmp_path, monkeypatch):
+    import signal
+
     folder = save_model(fitted[0], tmp_path / "model")
     old_network = (folder / "model.keras").read_bytes()
     real_replace = os.replace
