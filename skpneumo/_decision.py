@@ -14,7 +14,7 @@ import numpy as np
 #: The operating threshold of :func:`~skpneumo.make_pneumonia_pipeline`, on
 #: the default network's P(pneumonia). The rule that sets it: the highest
 #: threshold that keeps a sensitivity of 0.97 on unshifted held-out patients,
-#: on both splits of ``benchmarks/robustness.py`` (it prints the threshold per
+#: on both splits of ``benchmarks/studies/robustness.py`` (it prints the threshold per
 #: split; this is the lower of the two, rounded down). Shifted images check it
 #: and never move it. The documentation's threshold page gives the figures.
 #: The bare :class:`~skpneumo.PneumoniaClassifier` keeps scikit-learn's 0.5.

@@ -140,7 +140,7 @@ ADDED_PARAMS = {
 #: ``batch_size`` or image size would otherwise allocate whatever it says.
 MAX_BATCH_PIXELS = 2**31
 #: The files beside the model that ``skpneumo train`` and
-#: ``benchmarks/train_pretrained.py`` wrote before a folder listed its
+#: ``benchmarks/maint/train_pretrained.py`` wrote before a folder listed its
 #: ``extra_files``; :func:`is_model_folder` counts them as the folder's own.
 EARLIER_EXTRA_FILES = ("training_curves.png", "provenance.json")
 #: No skpneumo.json comes near this size; a larger one is refused unread.

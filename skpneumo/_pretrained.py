@@ -3,7 +3,7 @@
 The model folder lives in ``skpneumo/pretrained/<name>/`` as package data, in
 the pickle-free format of :func:`skpneumo.save_model`; its ``skpneumo.json``
 records the SHA-256 of ``model.keras``, which :func:`skpneumo.load_model`
-checks. ``benchmarks/train_pretrained.py`` reproduces it, and ``MODEL_CARD.md``
+checks. ``benchmarks/maint/train_pretrained.py`` reproduces it, and ``MODEL_CARD.md``
 says what it was trained on and how well it does.
 """
 

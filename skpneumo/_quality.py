@@ -5,7 +5,7 @@ included. This check flags the images whose probability cannot be trusted,
 from cheap statistics of the image as decoded from its file (before it is
 resized): its size and aspect ratio, its colour, its grey levels and
 contrast, and two cues of its layout. The thresholds were measured on the
-5,472 real images of the shared data (benchmarks/input_quality.py):
+5,472 real images of the shared data (benchmarks/studies/input_quality.py):
 
 - a frontal chest X-ray is brighter down the middle (the mediastinum and the
   spine) than on either side (the lungs), more so than across its middle row:
@@ -221,7 +221,7 @@ def check_xray_quality(X, *, max_pixels=50_000_000, n_jobs=None):
     the middle (a rotated image, or not a frontal view). Files are measured
     as decoded, before any resize; arrays as given. The thresholds and the
     rates they give on real and generated images are in the user guide
-    (benchmarks/input_quality.py measures them). A flag is a warning sign,
+    (benchmarks/studies/input_quality.py measures them). A flag is a warning sign,
     not a diagnosis: the check is cheap and cannot tell every non-X-ray.
 
     Parameters

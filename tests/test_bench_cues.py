@@ -1,4 +1,4 @@
-"""benchmarks/cues.py: image statistics scored as classifiers of the two classes."""
+"""benchmarks/studies/cues.py: image statistics scored as classifiers of the two classes."""
 
 import subprocess
 import sys
@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "cues.py"
-sys.path.insert(0, str(SCRIPT.parent))
-from cues import statistics  # noqa: E402
+from benchmarks.studies.cues import statistics
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE = "benchmarks.studies.cues"
 
 
 def test_statistics_measure_body_border_and_centre():
@@ -26,11 +27,12 @@ def test_statistics_measure_body_border_and_centre():
 
 def test_the_report_scores_each_statistic(kaggle_root):
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), str(kaggle_root), "--image-size", "32"],
+        [sys.executable, "-m", MODULE, str(kaggle_root), "--image-size", "32"],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [

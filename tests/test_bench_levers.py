@@ -1,4 +1,4 @@
-"""benchmarks/bench_levers.py, the training-speed levers, on a tiny generated data set.
+"""benchmarks/speed/bench_levers.py, the training-speed levers, on a tiny generated data set.
 
 The benchmark itself runs for about ten minutes; this runs two of its levers
 once on 48 images, so that the command the benchmarks' README gives keeps
@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_levers.py"
+ROOT = Path(__file__).resolve().parents[1]
+MODULE = "benchmarks.speed.bench_levers"
 
 
 def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
@@ -19,7 +20,8 @@ def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
     result = subprocess.run(
         [
             sys.executable,
-            str(SCRIPT),
+            "-m",
+            MODULE,
             str(kaggle_root),
             "--images",
             "48",
@@ -34,6 +36,7 @@ def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
         text=True,
         timeout=600,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
@@ -53,11 +56,12 @@ def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
 
 def test_an_unknown_lever_is_named():
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--levers", "turbo"],
+        [sys.executable, "-m", MODULE, "--levers", "turbo"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 2
     assert "unknown lever(s) ['turbo']" in result.stderr

@@ -83,7 +83,7 @@ def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, prese
     if present:
         (source / "report").mkdir()
         (source / "report" / "quality.md").write_text(
-            "# Title\n\nCommand: `python benchmarks/quality.py`, train|val\n\n"
+            "# Title\n\nCommand: `python -m benchmarks.studies.quality`, train|val\n\n"
             "| metric | value |\n| --- | --- |\n| roc_auc | 0.9 ± 0.1 |\n"
         )
         from PIL import Image

@@ -1,11 +1,11 @@
-"""benchmarks/robustness.py, the shift benchmark, on a tiny generated data set.
+"""benchmarks/studies/robustness.py, the shift benchmark, on a tiny generated data set.
 
 The benchmark itself trains for tens of minutes; this runs its whole chain
 (splits, shifts, report, re-scoring) in seconds, so that the one command the
 documentation gives keeps working.
 """
 
-import importlib.util
+import importlib
 import json
 import subprocess
 import sys
@@ -14,15 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "robustness.py"
+ROOT = Path(__file__).resolve().parents[1]
+MODULE = "benchmarks.studies.robustness"
 
 
 @pytest.fixture(scope="module")
 def robustness():
-    spec = importlib.util.spec_from_file_location("robustness", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(MODULE)
 
 
 def test_field_of_view_shifts_change_the_width_or_height(robustness):
@@ -66,7 +64,7 @@ def test_earliest_split_holds_out_the_lowest_numbered_patients(robustness, kaggl
 
 def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     out = tmp_path / "report" / "robustness"
-    common = [sys.executable, str(SCRIPT), str(kaggle_root), "--out", str(out)]
+    common = [sys.executable, "-m", MODULE, str(kaggle_root), "--out", str(out)]
     result = subprocess.run(
         [
             *common,
@@ -83,6 +81,7 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
         text=True,
         timeout=600,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.with_suffix(".json").read_text())["results"]
@@ -108,7 +107,8 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     reused = subprocess.run(
         [
             sys.executable,
-            str(SCRIPT),
+            "-m",
+            MODULE,
             str(kaggle_root),
             "--out",
             str(later),
@@ -122,6 +122,7 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
         text=True,
         timeout=600,
         check=False,
+        cwd=ROOT,
     )
     assert reused.returncode == 0, reused.stderr[-3000:]
     later_report = json.loads(later.with_suffix(".json").read_text())["results"]
@@ -140,7 +141,7 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     assert "(`--reuse`)" not in markdown
     other_scale = subprocess.run(
         [
-            *common[:3],
+            *common[:4],
             "--out",
             str(tmp_path / "x"),
             "--image-size",
@@ -156,6 +157,7 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
         text=True,
         timeout=300,
         check=False,
+        cwd=ROOT,
     )
     assert other_scale.returncode != 0
     assert "differs in ['image_size']" in other_scale.stderr

@@ -1,15 +1,15 @@
 """Sphinx directive ``markdown-report``: show a generated Markdown report, if present.
 
-The benchmark scripts write their results as Markdown (``benchmarks/quality.md``)
+The benchmark scripts write their results as Markdown (``benchmarks/studies/quality.md``)
 and the documentation has no Markdown parser, so this directive converts the
 little Markdown they use (headings, paragraphs, pipe tables, inline code) to
 reStructuredText. When the file does not exist, the directive's own content is
 shown instead, so the site builds before the benchmark has been run::
 
-    .. markdown-report:: ../benchmarks/quality.md
+    .. markdown-report:: ../benchmarks/studies/quality.md
        :images: quality_roc.png quality_confusion.png
 
-       Not generated yet: run ``python benchmarks/quality.py``.
+       Not generated yet: run ``python -m benchmarks.studies.quality``.
 
 ``:images:`` names pictures beside the Markdown file that are shown after it
 when they exist.

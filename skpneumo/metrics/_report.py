@@ -27,7 +27,7 @@ from sklearn.utils.validation import column_or_1d
 from .._decision import labels_at_threshold
 from . import _bootstrap
 
-#: Sensitivity at which ``benchmarks/quality.py`` picks the operating threshold
+#: Sensitivity at which ``benchmarks/studies/quality.py`` picks the operating threshold
 #: on patient-grouped out-of-fold predictions (one of the two benchmarks the
 #: default ``threshold`` of ``make_pneumonia_pipeline`` was chosen on): above
 #: the 0.95 a screening model must keep, with a margin for the shift between

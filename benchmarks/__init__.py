@@ -1,0 +1,1 @@
+"""Benchmarks, studies and maintenance tools of skpneumo (run with ``python -m``)."""

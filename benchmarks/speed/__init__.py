@@ -1,0 +1,1 @@
+"""Timing scripts: each compares contenders in one run and prints medians and ratios."""
