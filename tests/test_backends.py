@@ -109,6 +109,7 @@ def _tiny_data():
     return X, y, groups
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", sorted(OTHER_BACKENDS))
 def test_core_on_other_backend(backend, tmp_path):
     """The core of the package on JAX / PyTorch, in a fresh process on the CPU."""

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from benchmarks.studies.cues import statistics
 
@@ -25,6 +26,7 @@ def test_statistics_measure_body_border_and_centre():
     np.testing.assert_allclose(stats["mean grey level"], [0.5, 0.125])
 
 
+@pytest.mark.slow
 def test_the_report_scores_each_statistic(kaggle_root):
     result = subprocess.run(
         [sys.executable, "-m", MODULE, str(kaggle_root), "--image-size", "32"],

@@ -11,10 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "benchmarks.speed.bench_levers"
 
 
+@pytest.mark.slow
 def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
     raw = tmp_path / "levers.json"
     result = subprocess.run(

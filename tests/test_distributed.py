@@ -73,6 +73,7 @@ def _load(paths):
     return ImageLoader(image_size=16).fit_transform(paths)
 
 
+@pytest.mark.slow
 def test_loader_in_a_dask_task_returns_the_images(client, kaggle_root):
     # Non-regression test for the loader writing the decoded images into an
     # array of the calling process from its joblib tasks: inside a Dask task
@@ -89,6 +90,7 @@ def test_loader_in_a_dask_task_returns_the_images(client, kaggle_root):
         np.testing.assert_array_equal(images, expected)
 
 
+@pytest.mark.slow
 def test_loader_with_a_process_backend_returns_the_images(kaggle_root):
     # Non-regression test, as above, for a user's parallel_config(backend="loky"),
     # which overrides the loader's preference for threads.
@@ -116,6 +118,7 @@ def training_paths(request):
     return data.paths[keep], data.target[keep], data.groups[keep]
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_dask_cluster_matches_serial(client, training_paths):
     # The case users run: file paths and the default network (at 32 px).
     paths, y, groups = training_paths

@@ -38,6 +38,7 @@ PAGES = [
 ]
 
 
+@pytest.mark.slow
 def test_docs_build_with_warnings_as_errors(built_docs):
     assert built_docs.returncode == 0, (
         f"sphinx-build -W failed:\n{built_docs.stdout[-3000:]}\n"
@@ -68,6 +69,7 @@ def test_docs_build_with_warnings_as_errors(built_docs):
         assert figure in results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("present", [True, False], ids=["report", "no-report"])
 def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, present):
     source = tmp_path / "src"

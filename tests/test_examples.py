@@ -49,6 +49,7 @@ def test_example_reads_as_a_gallery_script(script):
         assert plumbing not in source, f"{script.name} still uses {plumbing}"
 
 
+@pytest.mark.slow
 @parametrize_examples
 def test_example_runs_and_shows_its_figures(script, built_docs):
     # sphinx-gallery's warning, then the build's summary, hold the traceback

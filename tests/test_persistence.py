@@ -983,6 +983,7 @@ def _mutated(meta, path, value):
     return meta
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["fixed around calibrated", "tuned, one split"])
 def test_fuzzed_skpneumo_json_loads_and_predicts_or_is_refused(
     fitted, tmp_path, monkeypatch, kind

@@ -62,6 +62,7 @@ def test_earliest_split_holds_out_the_lowest_numbered_patients(robustness, kaggl
         assert max(numbers(test, label)) < min(numbers(train, label))
 
 
+@pytest.mark.slow
 def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
     out = tmp_path / "report" / "robustness"
     common = [sys.executable, "-m", MODULE, str(kaggle_root), "--out", str(out)]
