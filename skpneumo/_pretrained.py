@@ -56,23 +56,29 @@ def pretrained_path(name=DEFAULT_MODEL):
 
 
 def load_pretrained(name=DEFAULT_MODEL):
-    """Load a fitted pipeline that ships with skpneumo, offline.
+    """Load a fitted model that ships with skpneumo, offline.
 
     The default model is :func:`make_pneumonia_pipeline` with its defaults,
-    fitted on the whole training split of the Kermany et al. (2018) pediatric
-    chest X-rays; ``MODEL_CARD.md`` gives its figures and limits. It is for
+    fitted on four fifths of the patients of the Kermany et al. (2018)
+    pediatric training split; its probabilities are calibrated (sigmoid) on
+    the held-out fifth, and its threshold applies to the calibrated
+    probability. ``MODEL_CARD.md`` gives its figures and limits. It is for
     research, not for diagnosis.
 
     Parameters
     ----------
     name : str, default="default"
-        Which bundled model; see :func:`pretrained_names`.
+        Which bundled model; a name that is not bundled raises an error that
+        lists those that are.
 
     Returns
     -------
-    pipeline : imblearn.pipeline.Pipeline
-        The fitted pipeline: call ``predict_proba`` or ``predict`` on image
-        paths or arrays.
+    model : sklearn.model_selection.FixedThresholdClassifier
+        The fitted model: a
+        :class:`~sklearn.model_selection.FixedThresholdClassifier`
+        around a :class:`~sklearn.calibration.CalibratedClassifierCV` of the
+        :class:`~sklearn.frozen.FrozenEstimator`-wrapped pipeline. Call
+        ``predict_proba`` or ``predict`` on image paths or arrays.
 
     Raises
     ------

@@ -113,9 +113,9 @@ def binary_report(
         ``threshold``: the rule of :class:`~skpneumo.PneumoniaClassifier`'s
         ``predict``, applied by the same function. 0.5 is the bare
         classifier's default; a pipeline of
-        :func:`~skpneumo.make_pneumonia_pipeline` predicts at 0.98, so pass
-        its ``classifier`` step's ``threshold`` (or ``y_pred``) to report what
-        it predicts. With ``y_pred`` it is only recorded (None is then
+        :func:`~skpneumo.make_pneumonia_pipeline` predicts at its
+        ``classifier`` step's ``threshold``, so pass that (or ``y_pred``) to
+        report what it predicts. With ``y_pred`` it is only recorded (None is then
         allowed).
     y_pred : array-like of shape (n_samples,), default=None
         Predicted labels (0 or 1), for instance ``model.predict(X)``: the
