@@ -43,6 +43,7 @@ def decodes(monkeypatch):
     return counts
 
 
+@pytest.mark.slow
 def test_grid_search_decodes_each_image_once(tmp_path, decodes):
     image_dir = tmp_path / "images"
     image_dir.mkdir()

@@ -40,6 +40,7 @@ def test_one_owner_of_the_default_operating_point():
     assert "threshold : float, default=0.5\n" in PneumoniaClassifier.__doc__
 
 
+@pytest.mark.slow
 def test_user_snippet_runs(kaggle_root):
     # The snippet, verbatim but for the data folder and tiny network sizes.
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
