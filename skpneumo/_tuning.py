@@ -25,6 +25,7 @@ from sklearn.metrics import roc_curve
 from sklearn.utils import check_random_state
 
 from .metrics import _bootstrap
+from .metrics._render import _json_ready
 
 #: The file of a model folder that records how its threshold was chosen.
 OPERATING_POINT_FILE = "operating_point.json"
@@ -626,16 +627,6 @@ def _summary(record):
     return text
 
 
-def _nan_to_none(value):
-    if isinstance(value, dict):
-        return {key: _nan_to_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_none(item) for item in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def write_operating_point(record, model_dir):
     """Write ``record`` as ``operating_point.json`` into a saved model folder.
 
@@ -662,7 +653,7 @@ def write_operating_point(record, model_dir):
     )
     path = Path(model_dir) / OPERATING_POINT_FILE
     # an interval undefined on too few images is NaN, which strict JSON lacks
-    path.write_text(json.dumps(_nan_to_none(record), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(_json_ready(record), indent=2, allow_nan=False) + "\n")
     return path
 
 
