@@ -8,6 +8,7 @@ and PyTorch; what differs between backends (XLA on JAX, ``allow_jit``) is in
 import keras
 from keras import layers
 
+from . import _spec
 from ._backend import allow_jit
 from ._layers import (
     RandomAffine,
@@ -36,21 +37,22 @@ def _offset(seed, k):
     return None if seed is None else seed + k
 
 
+@_spec.network_options
 def build_cnn(
     input_shape,
     *,
-    n_blocks=4,
-    filters=16,
-    dropout=0.3,
-    augmentation=0.0,
-    intensity_augmentation=0.0,
-    border_augmentation=0.0,
-    blur_augmentation=0.0,
-    crop_augmentation=0.0,
-    standardize=False,
-    smoothing=0.0,
-    stem_stride=1,
-    pool_first=False,
+    n_blocks,
+    filters,
+    dropout,
+    augmentation,
+    intensity_augmentation,
+    border_augmentation,
+    blur_augmentation,
+    crop_augmentation,
+    standardize,
+    smoothing,
+    stem_stride,
+    pool_first,
     seed=None,
     dtype=None,
 ):
@@ -77,57 +79,7 @@ def build_cnn(
     ----------
     input_shape : tuple of (int, int, int)
         ``(height, width, channels)`` of the images.
-    n_blocks : int, default=4
-        Number of convolution blocks (the depth).
-    filters : int, default=16
-        Filters of the first block (the width); block ``i`` has
-        ``filters * 2**i``.
-    dropout : float, default=0.3
-        Dropout rate before the output unit.
-    augmentation : float, default=0.0
-        Strength of the geometric augmentation; 0 disables it. At 1.0 the
-        height and the width are zoomed independently by up to +-30% (which
-        changes the aspect ratio and the field of view), the picture is
-        shifted by up to 5% and rotated by up to 0.02 turns (7 degrees);
-        borders are filled by reflection.
-    intensity_augmentation : float, default=0.0
-        Strength of the grey-level augmentation; 0 disables it. At 1.0:
-        brightness +-20% of the range, contrast +-30%, gamma 1/1.5 to 1.5.
-    border_augmentation : float, default=0.0
-        Strength of the black-border augmentation; 0 disables it. At 1.0 half
-        of the images get a black margin on each side, each up to 15% of the
-        image's size (as a collimated or letter-boxed X-ray shows), after the
-        geometric augmentation.
-    blur_augmentation : float, default=0.0
-        Strength of the blur augmentation; 0 disables it. At 1.0 half of the
-        images are blurred by a Gaussian of up to 1.5 pixels (standard
-        deviation), as a lower-resolution scan or an enlarged small file is.
-    crop_augmentation : float, default=0.0
-        Strength of the crop augmentation; 0 disables it. At 1.0 each image's
-        field of view is also shrunk by a factor drawn from 0.75 to 1, the
-        same for its height and width: a zoom into a random crop, as a
-        narrower X-ray shows.
-    standardize : bool, default=False
-        Give each image mean 0 and standard deviation 1 (its own statistics)
-        before the convolutions, which removes linear exposure differences.
-    smoothing : float, default=0.0
-        Standard deviation, in pixels, of a fixed Gaussian blur of every
-        image, in training and in ``predict`` alike, after the augmentation
-        and before the standardisation; 0 disables it. Detail finer than
-        that depends on how a file was decoded and resized (JPEG draft or
-        full decoding, the resize filter) more than on the lungs.
-    stem_stride : {1, 2}, default=1
-        Stride of the first convolution. With 2, the first block convolves
-        with stride 2 and skips its pooling: the same output size for about a
-        quarter of that block's work and memory traffic.
-    pool_first : bool, default=False
-        Max-pool each block's convolution output before its batch
-        normalisation and ReLU instead of after them. Max pooling commutes
-        with any increasing map, so with positive normalisation scales both
-        orders compute the same function in ``predict``; in training the
-        normalisation's batch statistics come from the pooled values. The
-        normalisation and the ReLU then run on a quarter of the pixels, which
-        in the first block (16 full-size feature maps) is most of its cost.
+    {network_parameters}
     seed : int or None, default=None
         Seed of the weight initialisation and of the random layers. With an
         int the network draws nothing from global random generators.
@@ -147,10 +99,13 @@ def build_cnn(
     x = layers.Rescaling(1.0 / 255.0, dtype="float32", name="rescale")(inputs)
     if augmentation > 0 or crop_augmentation > 0:
         x = RandomAffine(
-            zoom=min(0.3 * augmentation, 0.9),
-            scale=(1.0 - min(0.25 * crop_augmentation, 0.9), 1.0),
-            shift=0.05 * augmentation,
-            rotation=0.02 * augmentation,
+            zoom=min(_spec.ZOOM_SCALE * augmentation, _spec.ZOOM_CAP),
+            scale=(
+                1.0 - min(_spec.CROP_SCALE * crop_augmentation, _spec.CROP_CAP),
+                1.0,
+            ),
+            shift=_spec.SHIFT_SCALE * augmentation,
+            rotation=_spec.ROTATION_SCALE * augmentation,
             fill_mode="reflect",
             seed=_offset(seed, 101),
             dtype="float32",
@@ -158,35 +113,35 @@ def build_cnn(
         )(x)
     if border_augmentation > 0:
         x = RandomBorder(
-            min(0.15 * border_augmentation, 0.45),
+            min(_spec.BORDER_SCALE * border_augmentation, _spec.BORDER_CAP),
             seed=_offset(seed, 107),
             dtype="float32",
             name="border",
         )(x)
     if blur_augmentation > 0:
         x = RandomBlur(
-            1.5 * blur_augmentation,
+            _spec.BLUR_SCALE * blur_augmentation,
             seed=_offset(seed, 108),
             dtype="float32",
             name="blur",
         )(x)
     if intensity_augmentation > 0:
         x = layers.RandomBrightness(
-            min(0.2 * intensity_augmentation, 1.0),
+            min(_spec.BRIGHTNESS_SCALE * intensity_augmentation, _spec.BRIGHTNESS_CAP),
             value_range=(0, 1),
             seed=_offset(seed, 104),
             dtype="float32",
             name="brightness",
         )(x)
         x = layers.RandomContrast(
-            min(0.3 * intensity_augmentation, 0.9),
+            min(_spec.CONTRAST_SCALE * intensity_augmentation, _spec.CONTRAST_CAP),
             value_range=(0, 1),
             seed=_offset(seed, 105),
             dtype="float32",
             name="contrast",
         )(x)
         x = RandomGamma(
-            0.5 * intensity_augmentation,
+            _spec.GAMMA_SCALE * intensity_augmentation,
             seed=_offset(seed, 106),
             dtype="float32",
             name="gamma",

@@ -1,7 +1,6 @@
 """PneumoniaClassifier: a scikeras KerasClassifier that scikit-learn treats as one."""
 
 import math
-import numbers
 
 import keras
 import numpy as np
@@ -10,7 +9,7 @@ from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils._tags import ClassifierTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,7 +20,7 @@ from sklearn.utils.validation import (
 )
 from sklearn_compat.base import _fit_context
 
-from . import _backend
+from . import _backend, _spec
 from ._architectures import build_cnn
 from ._decision import labels_at_threshold
 from ._validation import check_binary_target, check_image_array
@@ -55,115 +54,7 @@ class PneumoniaClassifier(KerasClassifier):
 
     Parameters
     ----------
-    n_blocks : int, default=4
-        Number of convolution blocks (depth of the network).
-    filters : int, default=16
-        Filters of the first block (width); each block doubles them.
-    dropout : float, default=0.3
-        Dropout rate before the output unit.
-    augmentation : float, default=1.0
-        Strength of the geometric augmentation inside the network: independent
-        height and width zoom (+-30% at 1.0, so the aspect ratio and the field
-        of view change), shifts and small rotations, borders filled by
-        reflection; 0 disables it. See :func:`skpneumo.build_cnn`.
-    intensity_augmentation : float, default=1.0
-        Strength of the grey-level augmentation (brightness, contrast, gamma);
-        0 disables it.
-    border_augmentation : float, default=0.0
-        Strength of the black-border augmentation (at 1.0 half of the images
-        get black margins of up to 15% a side); 0 disables it. It makes the
-        network blind to black borders, but on the shift benchmark it cost
-        more than it gained (zoomed-in views fared worse), so it is off by
-        default. See :func:`skpneumo.build_cnn`.
-    blur_augmentation : float, default=1.0
-        Strength of the blur augmentation; 0 disables it. At 1.0 half of the
-        images are blurred by up to 1.5 pixels (a Gaussian's standard
-        deviation), as a lower-resolution scan is. See
-        :func:`skpneumo.build_cnn`.
-    crop_augmentation : float, default=0.0
-        Strength of the crop augmentation; 0 disables it. At 1.0 the field of
-        view also shrinks by a common factor from 0.75 to 1 (a zoom into a
-        random crop). See :func:`skpneumo.build_cnn`.
-    standardize : bool, default=True
-        Standardise each image to mean 0 and standard deviation 1 inside the
-        network, which removes linear exposure differences.
-    smoothing : float, default=0.8
-        Standard deviation, in pixels, of a fixed Gaussian blur of every
-        image inside the network, in training and prediction alike, so that
-        the answer does not depend on detail finer than how the file was
-        decoded or resized; 0 disables it. See :func:`skpneumo.build_cnn`.
-    stem_stride : int, default=1
-        Stride of the first convolution; 2 makes the first block about four
-        times cheaper for the same output size.
-    pool_first : bool, default=True
-        Max-pool each block's convolution output before its batch
-        normalisation and ReLU instead of after them. The two compute the same
-        function wherever the normalisation's scale is positive (max pooling
-        commutes with increasing maps), but normalisation and ReLU then run on
-        a quarter of the pixels. See :func:`skpneumo.build_cnn`.
-    bn_statistics : {"clean", "training"}, default="clean"
-        Which statistics the batch-normalisation layers predict with.
-        ``"clean"`` recomputes them at the end of ``fit`` on the training
-        images as ``predict`` sees them, without augmentation (the images
-        given to ``fit``, the sampler's copies included); ``"training"``
-        keeps Keras' moving averages of the augmented training batches,
-        which put clean images on another scale.
-    learning_rate : float, default=1e-3
-        Peak learning rate of AdamW.
-    weight_decay : float, default=1e-4
-        AdamW's decoupled weight decay.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        ``"cosine"`` decays the learning rate to zero over the planned epochs,
-        which stabilises the last epochs; ``"constant"`` keeps it fixed.
-    weight_averaging : bool, default=False
-        Keep an exponential moving average (momentum 0.99) of the weights
-        during training and predict with it. Cannot be combined with
-        ``early_stopping``, which restores the raw weights of its best epoch.
-    epochs : int, default=20
-        Number of passes over the training data (an upper bound with
-        ``early_stopping``).
-    batch_size : int, default=32
-        Images per gradient step, and per batch in prediction.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in scikit-learn.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training images (stratified),
-        stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
-        The hold-out is image-level: after over-sampling it may contain zoomed
-        copies of training images, so its loss is optimistic.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
-    threshold : float, default=0.5
-        Operating point: ``predict`` returns the second class (PNEUMONIA) when
-        its probability is at least ``threshold``. ``predict_proba`` and
-        ROC-AUC do not depend on it. The default keeps ``predict`` equal to
-        the class of highest probability, as scikit-learn expects of a
-        classifier (``check_classifiers_train`` asserts it, and
-        :class:`~sklearn.model_selection.FixedThresholdClassifier`'s
-        ``threshold="auto"`` is 0.5 on ``predict_proba`` too). The operating
-        point of the default network is set and documented by
-        :func:`~skpneumo.make_pneumonia_pipeline`; see
-        :func:`skpneumo.metrics.threshold_for_sensitivity` to choose your own.
-    mixed_precision : {"auto", "float32", "mixed_float16", "mixed_bfloat16"}, \
-            default="auto"
-        Keras dtype policy of the convolution blocks. ``"auto"`` computes in
-        bfloat16 on a GPU that has it (NVIDIA compute capability 8.0 and up),
-        in float16 with loss scaling on an older GPU, and in float32 on the CPU;
-        the GPU is looked up through the Keras backend in use. The variables,
-        the rescaling and augmentation layers and the output unit stay in
-        float32. The chosen policy is stored in ``dtype_policy_``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, augmentation, dropout, shuffling and the
-        early-stopping split. With an int, two fits on the CPU give identical
-        probabilities, on the TensorFlow, JAX and PyTorch backends alike, also
-        in a process where other threads use Python's ``random`` (as Dask
-        workers do).
-    verbose : int, default=0
-        Keras' verbosity in ``fit``: 0 silent, 1 progress bar, 2 one line per
-        epoch.
+    {parameters}
 
     Attributes
     ----------
@@ -207,98 +98,12 @@ class PneumoniaClassifier(KerasClassifier):
     warm_start = False
     loss = "binary_crossentropy"
 
-    _parameter_constraints = {
-        "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
-        "filters": [Interval(numbers.Integral, 1, None, closed="left")],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "augmentation": [Interval(numbers.Real, 0, None, closed="left")],
-        "intensity_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
-        "border_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
-        "blur_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
-        "crop_augmentation": [Interval(numbers.Real, 0, None, closed="left")],
-        "standardize": ["boolean"],
-        "smoothing": [Interval(numbers.Real, 0, None, closed="left")],
-        "stem_stride": [Interval(numbers.Integral, 1, None, closed="left")],
-        "pool_first": ["boolean"],
-        "bn_statistics": [StrOptions({"clean", "training"})],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "weight_averaging": ["boolean"],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
-        "mixed_precision": [
-            StrOptions({"auto", "float32", "mixed_float16", "mixed_bfloat16"})
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints = _spec.constraints()
 
     # scikeras' __init__ would add its generic parameters (model, loss,
-    # optimizer, callbacks, ...) to ours; this class stores only its own.
-    def __init__(  # noqa: D107
-        self,
-        *,
-        n_blocks=4,
-        filters=16,
-        dropout=0.3,
-        augmentation=1.0,
-        intensity_augmentation=1.0,
-        border_augmentation=0.0,
-        blur_augmentation=1.0,
-        crop_augmentation=0.0,
-        standardize=True,
-        smoothing=0.8,
-        stem_stride=1,
-        pool_first=True,
-        bn_statistics="clean",
-        learning_rate=1e-3,
-        weight_decay=1e-4,
-        lr_schedule="cosine",
-        weight_averaging=False,
-        epochs=20,
-        batch_size=32,
-        class_weight=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=5,
-        threshold=0.5,
-        mixed_precision="auto",
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_blocks = n_blocks
-        self.filters = filters
-        self.dropout = dropout
-        self.augmentation = augmentation
-        self.intensity_augmentation = intensity_augmentation
-        self.border_augmentation = border_augmentation
-        self.blur_augmentation = blur_augmentation
-        self.crop_augmentation = crop_augmentation
-        self.standardize = standardize
-        self.smoothing = smoothing
-        self.stem_stride = stem_stride
-        self.pool_first = pool_first
-        self.bn_statistics = bn_statistics
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.weight_averaging = weight_averaging
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.class_weight = class_weight
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.threshold = threshold
-        self.mixed_precision = mixed_precision
-        self.random_state = random_state
-        self.verbose = verbose
+    # optimizer, callbacks, ...) to ours; this class stores only its own,
+    # with the signature and defaults of their table (skpneumo._spec).
+    __init__ = _spec.init_from(_spec.PARAMETERS, "PneumoniaClassifier")
 
     # scikeras lists every public instance attribute as a parameter and routes
     # "fit__"-style keys; scikit-learn's signature-based versions are used here.
@@ -467,18 +272,7 @@ class PneumoniaClassifier(KerasClassifier):
             n_samples -= math.ceil(n_samples * self.validation_fraction)
         model = build_cnn(
             meta["X_shape_"][1:],
-            n_blocks=self.n_blocks,
-            filters=self.filters,
-            dropout=self.dropout,
-            augmentation=self.augmentation,
-            intensity_augmentation=self.intensity_augmentation,
-            border_augmentation=self.border_augmentation,
-            blur_augmentation=self.blur_augmentation,
-            crop_augmentation=self.crop_augmentation,
-            standardize=self.standardize,
-            smoothing=self.smoothing,
-            stem_stride=self.stem_stride,
-            pool_first=self.pool_first,
+            **{name: getattr(self, name) for name in _spec.NETWORK},
             seed=self._seed,
             dtype=self.dtype_policy_,
         )
@@ -715,6 +509,9 @@ class PneumoniaClassifier(KerasClassifier):
         check_is_fitted(self, "model_")
         X, _ = self._validate_data(X=X)
         return _predict_in_fixed_batches(self.model_, X, self.batch_size)
+
+
+_spec.fill_docstring(PneumoniaClassifier, parameters=_spec.docstring_entries())
 
 
 def _predict_in_fixed_batches(model, X, batch_size):

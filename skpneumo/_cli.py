@@ -441,7 +441,7 @@ def _train(args):
         key: value
         for key, value in (
             ("image_size", args.image_size),
-            ("epochs", args.epochs),
+            ("classifier__epochs", args.epochs),
             ("threshold", args.threshold),
         )
         if value is not None

@@ -19,6 +19,29 @@ from skpneumo import ImageLoader, ZoomOverSampler
 # says so with ``dict(TINY, epochs=2)``.
 TINY = dict(n_blocks=1, filters=4, epochs=1, random_state=0)
 
+# What make_pneumonia_pipeline takes itself; the rest goes to a step.
+_FACTORY_PARAMS = {
+    "image_size",
+    "threshold",
+    "n_jobs",
+    "memory",
+    "random_state",
+    "verbose",
+}
+
+
+def routed(params, step="classifier"):
+    """``params`` as ``make_pneumonia_pipeline`` takes them.
+
+    The factory's own parameters stay as they are; every other one is
+    prefixed with ``step``, e.g. ``routed(dict(TINY, image_size=16))``.
+    """
+    return {
+        key if key in _FACTORY_PARAMS else f"{step}__{key}": value
+        for key, value in params.items()
+    }
+
+
 # The property-based tests (hypothesis): enough examples to find an edge case,
 # and no deadline, since a first call may import and compile.
 HYPOTHESIS_SETTINGS = settings(max_examples=25, deadline=None)

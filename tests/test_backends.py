@@ -72,7 +72,12 @@ CORE_SCRIPT = textwrap.dedent(
 
     # GridSearchCV over the pipeline, 2 patient-grouped folds x 2 candidates
     pipe = make_pneumonia_pipeline(
-        image_size=16, epochs=1, n_blocks=1, filters=4, batch_size=8, random_state=0
+        image_size=16,
+        classifier__epochs=1,
+        classifier__n_blocks=1,
+        classifier__filters=4,
+        classifier__batch_size=8,
+        random_state=0,
     )
     search = GridSearchCV(
         pipe,
@@ -271,10 +276,10 @@ def test_mixed_precision_survives_save_and_load(image_batch, tmp_path):
     X, y = image_batch
     pipe = make_pneumonia_pipeline(
         image_size=16,
-        epochs=1,
-        n_blocks=1,
-        filters=4,
-        mixed_precision="mixed_bfloat16",
+        classifier__epochs=1,
+        classifier__n_blocks=1,
+        classifier__filters=4,
+        classifier__mixed_precision="mixed_bfloat16",
         random_state=0,
     ).fit(X, y)
     loaded = load_model(save_model(pipe, tmp_path / "model"))

@@ -5,7 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from _helpers import TINY
+from _helpers import TINY, routed
 from PIL import Image
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -48,7 +48,9 @@ def test_grid_search_decodes_each_image_once(tmp_path, decodes):
     image_dir = tmp_path / "images"
     image_dir.mkdir()
     paths, y = _write_images(image_dir)
-    pipe = make_pneumonia_pipeline(image_size=16, memory=tmp_path / "cache", **TINY)
+    pipe = make_pneumonia_pipeline(
+        image_size=16, memory=tmp_path / "cache", **routed(TINY)
+    )
     search = GridSearchCV(
         pipe,
         {"classifier__dropout": [0.0, 0.5]},

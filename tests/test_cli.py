@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from _helpers import TINY, synthetic_frontal_xray
+from _helpers import TINY, routed, synthetic_frontal_xray
 from PIL import Image
 
 from skpneumo._cli import main
@@ -731,7 +731,7 @@ def test_calibration_holds_out_whole_patients(kaggle_root):
     seen = []
 
     def run(random_state):
-        pipe = make_pneumonia_pipeline(image_size=16, **TINY)
+        pipe = make_pneumonia_pipeline(image_size=16, **routed(TINY))
         fit = pipe.fit
         pipe.fit = lambda X, y: (seen.append(("fit", list(X))), fit(X, y))[1]
         calibrated = _fit_calibrated(

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from _helpers import TINY
+from _helpers import TINY, routed
 from PIL import Image
 
 pydicom = pytest.importorskip("pydicom", minversion="3.0")
@@ -478,7 +478,7 @@ def test_load_chest_xray_lists_dicom(tmp_path):
 
 def test_predict_proba_same_for_jpeg_and_dicom(tmp_path, kaggle_root):
     train = load_chest_xray(kaggle_root, split="train")
-    pipe = make_pneumonia_pipeline(image_size=16, **TINY)
+    pipe = make_pneumonia_pipeline(image_size=16, **routed(TINY))
     pipe.fit(train.paths, train.target)
     paths = []
     for i, source in enumerate(

@@ -46,7 +46,7 @@ def client():
 
 
 def _search(**params):
-    pipe = make_pneumonia_pipeline(epochs=1, random_state=0, **params)
+    pipe = make_pneumonia_pipeline(classifier__epochs=1, random_state=0, **params)
     return GridSearchCV(
         pipe,
         {"classifier__learning_rate": [1e-3, 3e-3]},

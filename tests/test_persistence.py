@@ -10,7 +10,7 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
-from _helpers import TINY, write_meta
+from _helpers import TINY, routed, write_meta
 
 from skpneumo import ModelFormatError, load_model, make_pneumonia_pipeline, save_model
 
@@ -21,7 +21,7 @@ def fitted(kaggle_root):
 
     data = load_chest_xray(kaggle_root, split="train")
     labels = data.target_names[data.target]  # string labels survive the round trip too
-    pipe = make_pneumonia_pipeline(threshold=0.4, image_size=16, **TINY)
+    pipe = make_pneumonia_pipeline(threshold=0.4, image_size=16, **routed(TINY))
     pipe.fit(data.paths, labels)
     return pipe, data.paths
 
@@ -180,7 +180,9 @@ def test_pipeline_without_sampler_round_trips(kaggle_root, tmp_path):
     from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(kaggle_root, split="train")
-    pipe = make_pneumonia_pipeline(class_weight="balanced", image_size=16, **TINY)
+    pipe = make_pneumonia_pipeline(
+        classifier__class_weight="balanced", image_size=16, **routed(TINY)
+    )
     pipe.set_params(sampler="passthrough").fit(data.paths, data.target)
     loaded = load_model(save_model(pipe, tmp_path / "model"))
     assert loaded.named_steps["sampler"] == "passthrough"
@@ -243,7 +245,7 @@ def test_folder_of_0_1_0_loads_with_the_behaviour_it_was_fitted_with(
 
     data = load_chest_xray(kaggle_root, split="train")
     old = dict(TINY, image_size=16, smoothing=0.0, bn_statistics="training")
-    pipe = make_pneumonia_pipeline(**old).fit(data.paths, data.target)
+    pipe = make_pneumonia_pipeline(**routed(old)).fit(data.paths, data.target)
     folder = save_model(pipe, tmp_path / "model")
     meta = json.loads((folder / "skpneumo.json").read_text())
     params = meta["steps"]["classifier"]["params"]

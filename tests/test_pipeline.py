@@ -13,7 +13,7 @@ from skpneumo import (
 
 
 def test_pipeline_steps():
-    pipe = make_pneumonia_pipeline(image_size=32, epochs=3, random_state=0)
+    pipe = make_pneumonia_pipeline(image_size=32, classifier__epochs=3, random_state=0)
     assert isinstance(pipe, Pipeline)
     names = [name for name, _ in pipe.steps]
     assert names == ["loader", "sampler", "classifier"]
@@ -55,7 +55,11 @@ def test_user_snippet_runs(kaggle_root):
 
     train = load_chest_xray(kaggle_root, split="train")
     pipe = make_pneumonia_pipeline(
-        image_size=16, epochs=3, n_blocks=2, filters=4, random_state=0
+        image_size=16,
+        classifier__epochs=3,
+        classifier__n_blocks=2,
+        classifier__filters=4,
+        random_state=0,
     )
     search = GridSearchCV(
         pipe,
@@ -92,7 +96,11 @@ def test_grid_search_over_sampler_and_classifier(kaggle_root):
         np.flatnonzero(train.target == 0)[:12], np.flatnonzero(train.target == 1)
     ]
     pipe = make_pneumonia_pipeline(
-        image_size=16, epochs=2, n_blocks=1, filters=4, random_state=0
+        image_size=16,
+        classifier__epochs=2,
+        classifier__n_blocks=1,
+        classifier__filters=4,
+        random_state=0,
     )
     search = GridSearchCV(
         pipe,

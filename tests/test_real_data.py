@@ -21,7 +21,9 @@ def test_small_real_subset_reaches_auc_090(shared_data):
     test_idx = rng.choice(test_idx, 300, replace=False)
     assert not set(data.groups[train_idx]) & set(data.groups[test_idx])
 
-    pipe = make_pneumonia_pipeline(image_size=64, epochs=8, n_jobs=2, random_state=0)
+    pipe = make_pneumonia_pipeline(
+        image_size=64, classifier__epochs=8, n_jobs=2, random_state=0
+    )
     pipe.fit(data.paths[train_idx], data.target[train_idx])
     proba = pipe.predict_proba(data.paths[test_idx])[:, 1]
     auc = roc_auc_score(data.target[test_idx], proba)

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from _helpers import TINY
+from _helpers import TINY, routed
 from sklearn.metrics import confusion_matrix
 
 from skpneumo import load_model, make_pneumonia_pipeline, save_model
@@ -90,7 +90,7 @@ def test_interval_resamples_patients_not_images():
 @pytest.fixture(scope="module")
 def site(kaggle_root):
     train = load_chest_xray(kaggle_root, split="train")
-    model = make_pneumonia_pipeline(image_size=16, **TINY).fit(
+    model = make_pneumonia_pipeline(image_size=16, **routed(TINY)).fit(
         train.paths, train.target
     )
     return model, load_chest_xray(kaggle_root, split="train")
