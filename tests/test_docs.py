@@ -26,8 +26,10 @@ PAGES = [
     "user_guide/persistence",
     "user_guide/inspection",
     "user_guide/backends",
+    "user_guide/robustness",
     "api",
     "results",
+    "model_card",
     "auto_examples/index",
     "auto_examples/plot_train_and_evaluate",
     "auto_examples/plot_heatmaps",
@@ -92,12 +94,20 @@ def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, prese
 
         Image.new("L", (4, 4)).save(source / "report" / "roc.png")
     result = sphinx_build(source, tmp_path / "out")
-    assert result.returncode == 0, result.stderr[-3000:]
     page = (tmp_path / "out" / "html" / "index.html").read_text(encoding="utf-8")
     if present:
+        assert result.returncode == 0, result.stderr[-3000:]
         assert "0.9 ± 0.1" in page and "<table" in page and "roc.png" in page
         assert "Run the benchmark first" not in page
     else:
+        # A missing report is a warning, so -W fails the build; it names the
+        # path as written, where it was looked for, and the directive's line.
+        assert result.returncode != 0
+        warning = result.stderr
+        assert "WARNING: markdown-report: report/quality.md not found" in warning
+        assert str((source / "report" / "quality.md").resolve()) in warning
+        assert f"{source / 'index.rst'}:4" in warning
+        # --keep-going still writes the page, with the directive's fallback
         assert "Run the benchmark first" in page
 
 

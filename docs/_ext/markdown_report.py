@@ -3,8 +3,10 @@
 The benchmark scripts write their results as Markdown (``benchmarks/studies/quality.md``)
 and the documentation has no Markdown parser, so this directive converts the
 little Markdown they use (headings, paragraphs, pipe tables, inline code) to
-reStructuredText. When the file does not exist, the directive's own content is
-shown instead, so the site builds before the benchmark has been run::
+reStructuredText. When the file does not exist, the directive logs a Sphinx
+warning naming the path (so ``sphinx-build -W`` fails: a moved or renamed
+report is caught, not silently replaced) and shows its own content instead, so
+that a build without ``-W`` still renders the page::
 
     .. markdown-report:: ../benchmarks/studies/quality.md
        :images: quality_roc.png quality_confusion.png
@@ -18,8 +20,12 @@ when they exist.
 import re
 from pathlib import Path
 
+from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 _CODE_SPAN = re.compile(r"(`[^`]+`)")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
@@ -111,18 +117,32 @@ def markdown_to_rst(text):
 
 
 class MarkdownReport(SphinxDirective):
-    """Include a Markdown report converted to reStructuredText, or the fallback."""
+    """Include a Markdown report converted to reStructuredText.
+
+    A missing file is a warning (an error under ``-W``); the directive's
+    content, or a one-line note without it, stands in for the report.
+    """
 
     required_arguments = 1
     has_content = True
     option_spec = {"images": directives.unchanged}
 
     def run(self):
-        """Return the report's nodes, or the directive's content when it is absent."""
+        """Return the report's nodes, or warn and return the fallback when it is absent."""
         relative, absolute = self.env.relfn2path(self.arguments[0])
         path = Path(absolute)
         if not path.is_file():
-            return self.parse_content_to_nodes()
+            logger.warning(
+                "markdown-report: %s not found (resolved to %s)",
+                self.arguments[0],
+                path.resolve(),
+                location=self.get_location(),
+                type="markdown_report",
+                subtype="missing",
+            )
+            if self.content:
+                return self.parse_content_to_nodes()
+            return [nodes.paragraph(text=f"Report not found: {self.arguments[0]}")]
         self.env.note_dependency(absolute)
         text = markdown_to_rst(path.read_text(encoding="utf-8"))
         folder = Path(self.arguments[0]).parent
