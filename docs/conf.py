@@ -10,7 +10,9 @@ unless that variable is already set (``SKPNEUMO_QUICK=0`` runs them in full,
 which takes hours on a CPU). They read the X-rays from ``SKPNEUMO_DATA``,
 set here to ``../shared/data/chest_xray`` beside the repository unless
 already set: sphinx-gallery runs each example from ``examples/``, so the
-examples' own relative default would not find it. Without the data, point
+examples' own relative default would not find it. A relative
+``SKPNEUMO_DATA`` is taken relative to the directory the build was started
+from and made absolute before the examples run (``_ext/build_env.py``). Without the data, point
 ``SKPNEUMO_DATA`` at any Kaggle-layout folder, or build the pages without
 running the examples: ``sphinx-build -D plot_gallery=0 ...``.
 sphinx-gallery re-runs only the examples changed since the last build (by
@@ -30,6 +32,8 @@ import skpneumo  # noqa: E402
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
+
+import build_env  # noqa: E402
 
 # The examples' settings (see examples/GALLERY_HEADER.rst): quick mode, and
 # the data beside the repository.
@@ -129,5 +133,11 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    """Hide scikit-learn's metadata-routing methods from the API pages."""
+    """Make SKPNEUMO_DATA absolute; hide scikit-learn's metadata-routing methods.
+
+    Sphinx runs ``setup`` from the directory the build was started from (it
+    evaluates the rest of this file from ``docs/``), and before
+    sphinx-gallery runs the examples from ``examples/``.
+    """
+    build_env.absolute_env_path("SKPNEUMO_DATA", os.getcwd())
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)

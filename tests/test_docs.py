@@ -7,8 +7,10 @@ gallery's examples in quick mode; ``tests/test_examples.py`` checks their pages.
 
 import doctest
 import importlib
+import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -111,12 +113,62 @@ def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, prese
         assert "Run the benchmark first" in page
 
 
-def test_markdown_conversion_doctests():
-    pytest.importorskip("sphinx")
+def _import_ext(name):
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
-        import markdown_report
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(DOCS / "_ext"))
-    failures, tests = doctest.testmod(markdown_report)
-    assert tests and not failures
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("../shared/data/chest_xray", "/work/shared/data/chest_xray"),
+        ("data", "/work/repo/data"),
+        ("/abs/data", "/abs/data"),
+        ("~/data", str(Path("~/data").expanduser())),
+    ],
+)
+def test_relative_skpneumo_data_is_resolved_against_the_build_start(value, expected):
+    # the examples run from examples/, so docs/conf.py passes them an absolute path
+    build_env = _import_ext("build_env")
+    environ = {"SKPNEUMO_DATA": value}
+    assert (
+        build_env.absolute_env_path("SKPNEUMO_DATA", "/work/repo", environ) == expected
+    )
+    assert environ["SKPNEUMO_DATA"] == expected
+    assert Path(expected).is_absolute()
+
+
+@pytest.mark.parametrize("environ", [{}, {"SKPNEUMO_DATA": ""}])
+def test_unset_skpneumo_data_is_left_alone(environ):
+    before = dict(environ)
+    assert (
+        _import_ext("build_env").absolute_env_path("SKPNEUMO_DATA", "/x", environ)
+        is None
+    )
+    assert environ == before
+
+
+def test_conf_py_resolves_skpneumo_data_where_the_build_started(tmp_path, monkeypatch):
+    # Sphinx evaluates conf.py from docs/ and calls its setup() back in the
+    # directory the build started from: the resolution must happen in setup()
+    pytest.importorskip("sphinx")
+    namespace = {"__file__": str(DOCS / "conf.py")}
+    # conf.py sets variables and sys.path: give it copies, not the session's
+    monkeypatch.setattr(os, "environ", dict(os.environ, SKPNEUMO_DATA="rel/chest_xray"))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(DOCS)
+    exec(compile((DOCS / "conf.py").read_bytes(), DOCS / "conf.py", "exec"), namespace)
+    assert os.environ["SKPNEUMO_DATA"] == "rel/chest_xray"
+    monkeypatch.chdir(tmp_path)
+    namespace["setup"](SimpleNamespace(connect=lambda *args: None))
+    assert os.environ["SKPNEUMO_DATA"] == str(tmp_path / "rel" / "chest_xray")
+
+
+def test_markdown_conversion_doctests():
+    pytest.importorskip("sphinx")
+    for name in ("markdown_report", "build_env"):
+        failures, tests = doctest.testmod(_import_ext(name))
+        assert tests and not failures, name
