@@ -172,3 +172,22 @@ def test_markdown_conversion_doctests():
     for name in ("markdown_report", "build_env"):
         failures, tests = doctest.testmod(_import_ext(name))
         assert tests and not failures, name
+
+
+def test_bootstrap_counts_in_the_text_are_the_code_defaults():
+    # getting started quotes `skpneumo evaluate`'s count and the model card's,
+    # which the card's script writes into MODEL_CARD.md
+    import re
+
+    from benchmarks.maint import model_card
+    from skpneumo._cli import build_parser
+
+    evaluate = build_parser().parse_args(["evaluate", "data", "-r", "r"]).n_bootstraps
+    text = " ".join((DOCS / "getting_started.rst").read_text().split())
+    assert f"come from {evaluate} bootstrap resamples" in text
+    assert f"use {model_card.N_BOOTSTRAPS} resamples" in text
+    card = " ".join((ROOT / "MODEL_CARD.md").read_text().split())
+    assert re.search(r"\((\d+) resamples, seed 0", card)[1] == str(
+        model_card.N_BOOTSTRAPS
+    )
+    assert f"`skpneumo evaluate` draws {evaluate} by default" in card
