@@ -113,6 +113,33 @@ def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, prese
         assert "Run the benchmark first" in page
 
 
+@pytest.mark.slow
+def test_markdown_report_sections(sphinx_build, tmp_path):
+    # :sections: (the model card): headings are the page's sections, in its
+    # table of contents, and the card's own title is a plain paragraph
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        "extensions = ['markdown_report']\n"
+    )
+    (source / "index.rst").write_text(
+        "Model card\n==========\n\n.. markdown-report:: card.md\n   :sections:\n"
+    )
+    (source / "card.md").write_text(
+        '# Model card: the model "default"\n\n## Model details\n\nText.\n\n'
+        "### Figures\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n## Intended use\n\nMore.\n"
+    )
+    result = sphinx_build(source, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "out" / "html" / "index.html").read_text(encoding="utf-8")
+    assert "rubric" not in page
+    assert "<p>Model card: the model “default”</p>" in page
+    for level, section in (("h2", "model-details"), ("h3", "figures")):
+        assert f'<section id="{section}">\n<{level}>' in page
+        assert f'href="#{section}"' in page  # in the page's table of contents
+
+
 def _import_ext(name):
     sys.path.insert(0, str(DOCS / "_ext"))
     try:

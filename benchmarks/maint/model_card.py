@@ -302,7 +302,7 @@ def main(argv=None):
 
 
 TEMPLATE = """\
-# Model card: skpneumo's bundled model `default`
+# Model card: skpneumo's bundled model "default"
 
 `skpneumo.load_pretrained()` and `skpneumo predict` with no `--model` use this model.
 This card is written by `python -m benchmarks.maint.model_card`; every figure in it is
