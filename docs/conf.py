@@ -105,8 +105,11 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "within_subsection_order": "gallery_order.ExampleOrder",
     # Run every example (in quick mode, above) and collect its matplotlib
-    # figures; a failing example fails the build.
-    "plot_gallery": True,
+    # figures; a failing example fails the build. A string, as in
+    # sphinx-gallery's own default: ``-D plot_gallery=0`` gives a string, and
+    # Sphinx warns (an error under -W) when an override's type is not the
+    # default's.
+    "plot_gallery": "True",
     "download_all_examples": False,
     "write_computation_times": False,
     "remove_config_comments": True,
@@ -119,6 +122,13 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_show_sourcelink = False
+# Pages without pages of their own under them: pydata-sphinx-theme would show
+# an empty "Section Navigation" box as their primary sidebar. tests/test_docs.py
+# checks that no built page has one, so a new page of that kind must join here.
+html_sidebars = {"getting_started": [], "results": [], "model_card": []}
+html_static_path = ["_static"]
+# wrapped code lines (docs/_static/custom.css)
+html_css_files = ["custom.css"]
 
 
 def _skip_sklearn_plumbing(app, what, name, obj, skip, options):

@@ -8,6 +8,7 @@ gallery's examples in quick mode; ``tests/test_examples.py`` checks their pages.
 import doctest
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -71,6 +72,38 @@ def test_docs_build_with_warnings_as_errors(built_docs):
     results = (html / "results.html").read_text(encoding="utf-8")
     for figure in ("0.884", "0.985", "0.802", "0.968", "92.8%", "94.6%"):
         assert figure in results
+    _check_theme_layout(html)
+
+
+def _check_theme_layout(html):
+    # no page shows pydata-sphinx-theme's "Section Navigation" with nothing in
+    # it (a page with no pages under it needs html_sidebars in docs/conf.py)
+    empty = [
+        str(page.relative_to(html))
+        for page in sorted(html.rglob("*.html"))
+        for nav in re.findall(
+            r"Section Navigation</p>(.*?)</nav>", page.read_text("utf-8"), re.S
+        )
+        if "<li" not in nav
+    ]
+    assert not empty, f"empty Section Navigation on {empty}"
+    # the stylesheet that wraps long code lines is there and linked
+    assert (html / "_static" / "custom.css").is_file()
+    assert "_static/custom.css" in (html / "index.html").read_text("utf-8")
+
+
+@pytest.mark.slow
+def test_docs_build_without_running_the_examples(sphinx_build, tmp_path):
+    # the documented switch (conf.py, CONTRIBUTING.md) passes -W: sphinx warned
+    # that the string "0" was not the bool of conf.py's plot_gallery
+    result = sphinx_build(DOCS, tmp_path, "-D", "plot_gallery=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = tmp_path / "html"
+    robustness = (html / "user_guide" / "robustness.html").read_text("utf-8")
+    assert "Shift benchmark" in robustness  # the report, not its fallback
+    card = (html / "model_card.html").read_text("utf-8")
+    assert '<section id="model-details">' in card and "rubric" not in card
+    _check_theme_layout(html)
 
 
 @pytest.mark.slow
@@ -204,8 +237,6 @@ def test_markdown_conversion_doctests():
 def test_bootstrap_counts_in_the_text_are_the_code_defaults():
     # getting started quotes `skpneumo evaluate`'s count and the model card's,
     # which the card's script writes into MODEL_CARD.md
-    import re
-
     from benchmarks.maint import model_card
     from skpneumo._cli import build_parser
 
