@@ -10,7 +10,9 @@ unless that variable is already set (``SKPNEUMO_QUICK=0`` runs them in full,
 which takes hours on a CPU). They read the X-rays from ``SKPNEUMO_DATA``,
 set here to ``../shared/data/chest_xray`` beside the repository unless
 already set: sphinx-gallery runs each example from ``examples/``, so the
-examples' own relative default would not find it. Without the data, point
+examples' own relative default would not find it. A relative
+``SKPNEUMO_DATA`` is taken relative to the directory the build was started
+from and made absolute before the examples run (``_ext/build_env.py``). Without the data, point
 ``SKPNEUMO_DATA`` at any Kaggle-layout folder, or build the pages without
 running the examples: ``sphinx-build -D plot_gallery=0 ...``.
 sphinx-gallery re-runs only the examples changed since the last build (by
@@ -30,6 +32,8 @@ import skpneumo  # noqa: E402
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
+
+import build_env  # noqa: E402
 
 # The examples' settings (see examples/GALLERY_HEADER.rst): quick mode, and
 # the data beside the repository.
@@ -101,8 +105,11 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "within_subsection_order": "gallery_order.ExampleOrder",
     # Run every example (in quick mode, above) and collect its matplotlib
-    # figures; a failing example fails the build.
-    "plot_gallery": True,
+    # figures; a failing example fails the build. A string, as in
+    # sphinx-gallery's own default: ``-D plot_gallery=0`` gives a string, and
+    # Sphinx warns (an error under -W) when an override's type is not the
+    # default's.
+    "plot_gallery": "True",
     "download_all_examples": False,
     "write_computation_times": False,
     "remove_config_comments": True,
@@ -115,6 +122,13 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_show_sourcelink = False
+# Pages without pages of their own under them: pydata-sphinx-theme would show
+# an empty "Section Navigation" box as their primary sidebar. tests/test_docs.py
+# checks that no built page has one, so a new page of that kind must join here.
+html_sidebars = {"getting_started": [], "results": [], "model_card": []}
+html_static_path = ["_static"]
+# wrapped code lines (docs/_static/custom.css)
+html_css_files = ["custom.css"]
 
 
 def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
@@ -129,5 +143,11 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    """Hide scikit-learn's metadata-routing methods from the API pages."""
+    """Make SKPNEUMO_DATA absolute; hide scikit-learn's metadata-routing methods.
+
+    Sphinx runs ``setup`` from the directory the build was started from (it
+    evaluates the rest of this file from ``docs/``), and before
+    sphinx-gallery runs the examples from ``examples/``.
+    """
+    build_env.absolute_env_path("SKPNEUMO_DATA", os.getcwd())
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)

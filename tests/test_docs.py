@@ -7,8 +7,11 @@ gallery's examples in quick mode; ``tests/test_examples.py`` checks their pages.
 
 import doctest
 import importlib
+import os
+import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,8 +29,10 @@ PAGES = [
     "user_guide/persistence",
     "user_guide/inspection",
     "user_guide/backends",
+    "user_guide/robustness",
     "api",
     "results",
+    "model_card",
     "auto_examples/index",
     "auto_examples/plot_train_and_evaluate",
     "auto_examples/plot_heatmaps",
@@ -67,6 +72,38 @@ def test_docs_build_with_warnings_as_errors(built_docs):
     results = (html / "results.html").read_text(encoding="utf-8")
     for figure in ("0.884", "0.985", "0.802", "0.968", "92.8%", "94.6%"):
         assert figure in results
+    _check_theme_layout(html)
+
+
+def _check_theme_layout(html):
+    # no page shows pydata-sphinx-theme's "Section Navigation" with nothing in
+    # it (a page with no pages under it needs html_sidebars in docs/conf.py)
+    empty = [
+        str(page.relative_to(html))
+        for page in sorted(html.rglob("*.html"))
+        for nav in re.findall(
+            r"Section Navigation</p>(.*?)</nav>", page.read_text("utf-8"), re.S
+        )
+        if "<li" not in nav
+    ]
+    assert not empty, f"empty Section Navigation on {empty}"
+    # the stylesheet that wraps long code lines is there and linked
+    assert (html / "_static" / "custom.css").is_file()
+    assert "_static/custom.css" in (html / "index.html").read_text("utf-8")
+
+
+@pytest.mark.slow
+def test_docs_build_without_running_the_examples(sphinx_build, tmp_path):
+    # the documented switch (conf.py, CONTRIBUTING.md) passes -W: sphinx warned
+    # that the string "0" was not the bool of conf.py's plot_gallery
+    result = sphinx_build(DOCS, tmp_path, "-D", "plot_gallery=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = tmp_path / "html"
+    robustness = (html / "user_guide" / "robustness.html").read_text("utf-8")
+    assert "Shift benchmark" in robustness  # the report, not its fallback
+    card = (html / "model_card.html").read_text("utf-8")
+    assert '<section id="model-details">' in card and "rubric" not in card
+    _check_theme_layout(html)
 
 
 @pytest.mark.slow
@@ -92,21 +129,123 @@ def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, prese
 
         Image.new("L", (4, 4)).save(source / "report" / "roc.png")
     result = sphinx_build(source, tmp_path / "out")
-    assert result.returncode == 0, result.stderr[-3000:]
     page = (tmp_path / "out" / "html" / "index.html").read_text(encoding="utf-8")
     if present:
+        assert result.returncode == 0, result.stderr[-3000:]
         assert "0.9 ± 0.1" in page and "<table" in page and "roc.png" in page
         assert "Run the benchmark first" not in page
     else:
+        # A missing report is a warning, so -W fails the build; it names the
+        # path as written, where it was looked for, and the directive's line.
+        assert result.returncode != 0
+        warning = result.stderr
+        assert "WARNING: markdown-report: report/quality.md not found" in warning
+        assert str((source / "report" / "quality.md").resolve()) in warning
+        assert f"{source / 'index.rst'}:4" in warning
+        # --keep-going still writes the page, with the directive's fallback
         assert "Run the benchmark first" in page
+
+
+@pytest.mark.slow
+def test_markdown_report_sections(sphinx_build, tmp_path):
+    # :sections: (the model card): headings are the page's sections, in its
+    # table of contents, and the card's own title is a plain paragraph
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        "extensions = ['markdown_report']\n"
+    )
+    (source / "index.rst").write_text(
+        "Model card\n==========\n\n.. markdown-report:: card.md\n   :sections:\n"
+    )
+    (source / "card.md").write_text(
+        '# Model card: the model "default"\n\n## Model details\n\nText.\n\n'
+        "### Figures\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n## Intended use\n\nMore.\n"
+    )
+    result = sphinx_build(source, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "out" / "html" / "index.html").read_text(encoding="utf-8")
+    assert "rubric" not in page
+    assert "<p>Model card: the model “default”</p>" in page
+    for level, section in (("h2", "model-details"), ("h3", "figures")):
+        assert f'<section id="{section}">\n<{level}>' in page
+        assert f'href="#{section}"' in page  # in the page's table of contents
+
+
+def _import_ext(name):
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("../shared/data/chest_xray", "/work/shared/data/chest_xray"),
+        ("data", "/work/repo/data"),
+        ("/abs/data", "/abs/data"),
+        ("~/data", str(Path("~/data").expanduser())),
+    ],
+)
+def test_relative_skpneumo_data_is_resolved_against_the_build_start(value, expected):
+    # the examples run from examples/, so docs/conf.py passes them an absolute path
+    build_env = _import_ext("build_env")
+    environ = {"SKPNEUMO_DATA": value}
+    assert (
+        build_env.absolute_env_path("SKPNEUMO_DATA", "/work/repo", environ) == expected
+    )
+    assert environ["SKPNEUMO_DATA"] == expected
+    assert Path(expected).is_absolute()
+
+
+@pytest.mark.parametrize("environ", [{}, {"SKPNEUMO_DATA": ""}])
+def test_unset_skpneumo_data_is_left_alone(environ):
+    before = dict(environ)
+    assert (
+        _import_ext("build_env").absolute_env_path("SKPNEUMO_DATA", "/x", environ)
+        is None
+    )
+    assert environ == before
+
+
+def test_conf_py_resolves_skpneumo_data_where_the_build_started(tmp_path, monkeypatch):
+    # Sphinx evaluates conf.py from docs/ and calls its setup() back in the
+    # directory the build started from: the resolution must happen in setup()
+    pytest.importorskip("sphinx")
+    namespace = {"__file__": str(DOCS / "conf.py")}
+    # conf.py sets variables and sys.path: give it copies, not the session's
+    monkeypatch.setattr(os, "environ", dict(os.environ, SKPNEUMO_DATA="rel/chest_xray"))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(DOCS)
+    exec(compile((DOCS / "conf.py").read_bytes(), DOCS / "conf.py", "exec"), namespace)
+    assert os.environ["SKPNEUMO_DATA"] == "rel/chest_xray"
+    monkeypatch.chdir(tmp_path)
+    namespace["setup"](SimpleNamespace(connect=lambda *args: None))
+    assert os.environ["SKPNEUMO_DATA"] == str(tmp_path / "rel" / "chest_xray")
 
 
 def test_markdown_conversion_doctests():
     pytest.importorskip("sphinx")
-    sys.path.insert(0, str(DOCS / "_ext"))
-    try:
-        import markdown_report
-    finally:
-        sys.path.remove(str(DOCS / "_ext"))
-    failures, tests = doctest.testmod(markdown_report)
-    assert tests and not failures
+    for name in ("markdown_report", "build_env"):
+        failures, tests = doctest.testmod(_import_ext(name))
+        assert tests and not failures, name
+
+
+def test_bootstrap_counts_in_the_text_are_the_code_defaults():
+    # getting started quotes `skpneumo evaluate`'s count and the model card's,
+    # which the card's script writes into MODEL_CARD.md
+    from benchmarks.maint import model_card
+    from skpneumo._cli import build_parser
+
+    evaluate = build_parser().parse_args(["evaluate", "data", "-r", "r"]).n_bootstraps
+    text = " ".join((DOCS / "getting_started.rst").read_text().split())
+    assert f"come from {evaluate} bootstrap resamples" in text
+    assert f"use {model_card.N_BOOTSTRAPS} resamples" in text
+    card = " ".join((ROOT / "MODEL_CARD.md").read_text().split())
+    assert re.search(r"\((\d+) resamples, seed 0", card)[1] == str(
+        model_card.N_BOOTSTRAPS
+    )
+    assert f"`skpneumo evaluate` draws {evaluate} by default" in card

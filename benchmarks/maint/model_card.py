@@ -33,6 +33,8 @@ import numpy as np
 from benchmarks._common import ROOT, STUDIES
 
 SEED = 0
+# The card's resamples (--n-bootstraps); docs/getting_started.rst quotes it
+N_BOOTSTRAPS = 2000
 
 
 def _fmt(report, key, digits=3):
@@ -88,7 +90,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", nargs="?", default="../shared/data")
     parser.add_argument("--out", type=Path, default=ROOT / "MODEL_CARD.md")
-    parser.add_argument("--n-bootstraps", type=int, default=2000)
+    parser.add_argument("--n-bootstraps", type=int, default=N_BOOTSTRAPS)
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir)
 
@@ -300,7 +302,7 @@ def main(argv=None):
 
 
 TEMPLATE = """\
-# Model card: skpneumo's bundled model `default`
+# Model card: skpneumo's bundled model "default"
 
 `skpneumo.load_pretrained()` and `skpneumo predict` with no `--model` use this model.
 This card is written by `python -m benchmarks.maint.model_card`; every figure in it is
@@ -349,7 +351,8 @@ diagnose, triage or treat anyone.
 ## Figures
 
 Intervals are 95% stratified-bootstrap percentile intervals over images
-({n_bootstraps} resamples, seed 0); images of one patient are resampled independently,
+({n_bootstraps} resamples, seed 0, the `--n-bootstraps` of this command; `skpneumo
+evaluate` draws 1000 by default); images of one patient are resampled independently,
 so they are somewhat narrower than a patient-level bootstrap would give. ECE is the
 expected calibration error over 10 equal-width bins.
 
