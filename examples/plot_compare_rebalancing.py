@@ -48,9 +48,14 @@ quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 data = load_chest_xray(data_dir, split="train")
 keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
 paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]
-settings = {"image_size": 64, "epochs": 8}
+settings = {"image_size": 64, "classifier__epochs": 8}
 if quick:
-    settings = {"image_size": 32, "n_blocks": 1, "filters": 4, "epochs": 1}
+    settings = {
+        "image_size": 32,
+        "classifier__n_blocks": 1,
+        "classifier__filters": 4,
+        "classifier__epochs": 1,
+    }
 X = ImageLoader(image_size=settings["image_size"], n_jobs=2).fit_transform(paths)
 print(
     f"{len(y)} images of {len(np.unique(groups))} patients, "

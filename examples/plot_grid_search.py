@@ -41,9 +41,14 @@ print(f"{len(y)} images of {len(np.unique(groups))} patients, {np.sum(y == 0)} N
 # %%
 # Decode the images once: the pipeline's loader passes arrays of its own size
 # straight through, so every fit of the search skips the JPEG decoding.
-settings = {"image_size": 64, "epochs": 8}
+settings = {"image_size": 64, "classifier__epochs": 8}
 if quick:
-    settings = {"image_size": 32, "n_blocks": 1, "filters": 4, "epochs": 1}
+    settings = {
+        "image_size": 32,
+        "classifier__n_blocks": 1,
+        "classifier__filters": 4,
+        "classifier__epochs": 1,
+    }
 X = ImageLoader(image_size=settings["image_size"], n_jobs=2).fit_transform(paths)
 pipe = make_pneumonia_pipeline(**settings, n_jobs=2, random_state=0)
 

@@ -54,9 +54,14 @@ TARGET = 0.95  # wanted sensitivity
 data = load_chest_xray(data_dir, split="train")
 keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
 paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]
-settings = {"image_size": 64, "epochs": 8}
+settings = {"image_size": 64, "classifier__epochs": 8}
 if quick:
-    settings = {"image_size": 32, "n_blocks": 1, "filters": 4, "epochs": 1}
+    settings = {
+        "image_size": 32,
+        "classifier__n_blocks": 1,
+        "classifier__filters": 4,
+        "classifier__epochs": 1,
+    }
 X = ImageLoader(image_size=settings["image_size"], n_jobs=2).fit_transform(paths)
 pipe = make_pneumonia_pipeline(**settings, n_jobs=2, random_state=0)
 cv = StratifiedGroupKFold(n_splits=2 if quick else 3, shuffle=True, random_state=0)

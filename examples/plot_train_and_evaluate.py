@@ -60,7 +60,12 @@ print(
 # itself. The full run uses the factory's defaults.
 settings = {"verbose": 2}
 if quick:
-    settings = {"image_size": 32, "n_blocks": 2, "filters": 8, "epochs": 2}
+    settings = {
+        "image_size": 32,
+        "classifier__n_blocks": 2,
+        "classifier__filters": 8,
+        "classifier__epochs": 2,
+    }
 pipe = make_pneumonia_pipeline(**settings, n_jobs=2, random_state=0)
 pipe.fit(train.paths, train.target)
 

@@ -132,8 +132,8 @@ def main_phase(args):
     if args.image_size:
         params["image_size"] = args.image_size
     if args.epochs:
-        params["epochs"] = args.epochs
-    pipe = _timed_pipeline(mixed_precision=args.mixed_precision, **params)
+        params["classifier__epochs"] = args.epochs
+    pipe = _timed_pipeline(classifier__mixed_precision=args.mixed_precision, **params)
     start = time.perf_counter()
     pipe.fit(X[train], y[train])
     fit_seconds = time.perf_counter() - start
@@ -194,7 +194,7 @@ def cpu_phase(args, folder):
     subset = train[
         np.linspace(0, len(train) - 1, min(args.cpu_images, len(train))).astype(int)
     ]
-    params = dict(random_state=0, epochs=2)
+    params = dict(random_state=0, classifier__epochs=2)
     if args.image_size:
         params["image_size"] = args.image_size
     pipe = _timed_pipeline(**params).fit(X[subset], y[subset])

@@ -82,10 +82,10 @@ def grid_search(paths, y, size, n_jobs, memory):
     """Run the search; return its wall time and the part spent loading images."""
     pipe = make_pneumonia_pipeline(
         image_size=size,
-        epochs=1,
-        n_blocks=1,
-        filters=4,
-        batch_size=64,
+        classifier__epochs=1,
+        classifier__n_blocks=1,
+        classifier__filters=4,
+        classifier__batch_size=64,
         n_jobs=n_jobs,
         memory=memory,
         random_state=0,

@@ -67,7 +67,10 @@ def main(argv=None):
 
     train_paths, y_train, paths = split_paths(args.data, args.n_train, args.n_images)
     pipe = make_pneumonia_pipeline(
-        image_size=args.size, epochs=1, n_jobs=args.n_jobs, random_state=0
+        image_size=args.size,
+        classifier__epochs=1,
+        n_jobs=args.n_jobs,
+        random_state=0,
     )
     start = time.perf_counter()
     pipe.fit(train_paths, y_train)

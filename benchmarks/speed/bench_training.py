@@ -136,7 +136,7 @@ def _child(n_images, size, epochs):
         "from skpneumo.datasets import load_chest_xray\n"
         f"data = load_chest_xray({str(DATA)!r}, split='train')\n"
         f"keep = np.sort(np.random.RandomState(0).choice(len(data.paths), min({n_images}, len(data.paths)), replace=False))\n"
-        f"pipe = make_pneumonia_pipeline(image_size={size}, epochs={epochs}, n_jobs=2, random_state=0)\n"
+        f"pipe = make_pneumonia_pipeline(image_size={size}, classifier__epochs={epochs}, n_jobs=2, random_state=0)\n"
         "import resource\n"
         "def cpu():\n"
         "    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"

@@ -22,7 +22,7 @@ from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report
 
 VARIANTS = {
-    "defaults (zoom over-sampling, no augmentation)": {},
+    "defaults (zoom over-sampling, in-network augmentation 1.0)": {},
     "in-network augmentation 1.0": {"classifier__augmentation": 1.0},
     "in-network augmentation 0.5": {"classifier__augmentation": 0.5},
     "class weights instead of over-sampling": {
@@ -63,7 +63,7 @@ def main():
     print("| --- | --- | --- | --- | --- | --- |")
     for name, params in VARIANTS.items():
         pipe = make_pneumonia_pipeline(
-            image_size=args.size, epochs=args.epochs, random_state=0
+            image_size=args.size, classifier__epochs=args.epochs, random_state=0
         )
         pipe.set_params(**params)
         start = time.perf_counter()

@@ -307,6 +307,10 @@ def keep_patients(data, indices, fraction, seed=0):
 # --------------------------------------------------------------------------
 
 
+_FACTORY_OWN = {"image_size", "threshold"}
+_STEP_OF = {"zoom_range": "sampler"}
+
+
 def pipeline_for(name, image_size, epochs, seed):
     """The configuration's pipeline; ``image_size`` and ``epochs`` of 0 keep its own."""
     params = dict(CONFIGS[name])
@@ -315,6 +319,14 @@ def pipeline_for(name, image_size, epochs, seed):
     if image_size:
         params["image_size"] = image_size
     sampler = params.pop("sampler", None)
+    # the configurations name step parameters bare, as they were recorded;
+    # zoom_range is the sampler's, every other one the classifier's
+    params = {
+        key
+        if key in _FACTORY_OWN
+        else f"{_STEP_OF.get(key, 'classifier')}__{key}": value
+        for key, value in params.items()
+    }
     pipe = make_pneumonia_pipeline(random_state=seed, **params)
     if sampler is not None:
         pipe.set_params(sampler=sampler)
