@@ -5,6 +5,7 @@ neither Keras nor TensorFlow, and :class:`PneumoniaClassifier` (which does) is
 imported the first time it is used.
 """
 
+from ._calibration import calibrate_fitted, fit_calibrated
 from ._image import ImageLoadError
 from ._loader import ImageLoader
 from ._pipeline import make_pneumonia_pipeline
@@ -22,7 +23,9 @@ __all__ = [
     "PneumoniaClassifier",
     "ZoomOverSampler",
     "build_cnn",
+    "calibrate_fitted",
     "check_xray_quality",
+    "fit_calibrated",
     "load_model",
     "load_pretrained",
     "make_pneumonia_pipeline",

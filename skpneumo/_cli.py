@@ -470,12 +470,16 @@ def _train(args):
         X_val = pipeline.named_steps["loader"].transform(validation.paths)
         fit_params["classifier__validation_data"] = (X_val, validation.target)
     if args.calibrate:
-        model = _fit_calibrated(
+        from ._calibration import fit_calibrated
+
+        model = fit_calibrated(
             pipeline,
-            data,
+            data.paths,
+            data.target,
+            data.groups,
             method=args.calibration_method,
             random_state=args.random_state,
-            say=lambda text: _say(args, text),
+            verbose=0 if args.quiet else 1,
             **fit_params,
         )
     else:
@@ -612,103 +616,6 @@ def _counts(target):
     )
 
 
-def _fit_calibrated(pipeline, data, *, method, random_state, say=print, **fit_params):
-    """Fit ``pipeline`` on most patients and calibrate it on the others.
-
-    One fold of a :class:`~sklearn.model_selection.StratifiedGroupKFold` with
-    ``CALIBRATION_FOLDS`` folds, shuffled with ``random_state``, is held out: a
-    fifth of the patients, none of whose images the network sees, with about
-    the class balance of the whole. The pipeline is fitted on the rest; then
-    ``CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)`` is
-    fitted on the held-out images, which only fits the calibrator. The result
-    is wrapped in a ``FixedThresholdClassifier`` at the calibrated value of the
-    pipeline's threshold, so that the model calls PNEUMONIA the images the
-    pipeline would: calibration changes what the probabilities mean, not the
-    operating point.
-
-    Parameters
-    ----------
-    pipeline : imblearn.pipeline.Pipeline
-        An unfitted skpneumo pipeline.
-    data : sklearn.utils.Bunch
-        ``paths``, ``target`` and ``groups``, as the dataset loaders return.
-    method : {"sigmoid", "isotonic"}
-        The calibration.
-    random_state : int
-        Seeds which patients are held out.
-    say : callable, default=print
-        Receives the progress messages.
-    **fit_params : dict
-        Passed to the pipeline's ``fit`` (``classifier__validation_data``).
-
-    Returns
-    -------
-    model : sklearn.model_selection.FixedThresholdClassifier
-        Around the fitted ``CalibratedClassifierCV``, itself around the fitted
-        ``pipeline``.
-    """
-    from ._tuning import CALIBRATION_FOLDS, hold_out_patients
-
-    fit_part, held_out = hold_out_patients(
-        data.target,
-        data.groups,
-        1 / CALIBRATION_FOLDS,
-        random_state=random_state,
-        purpose="--calibrate",
-    )
-    say(
-        f"Training on {_counts(data.target[fit_part])} of "
-        f"{len(set(data.groups[fit_part]))} patients"
-    )
-    pipeline.fit(data.paths[fit_part], data.target[fit_part], **fit_params)
-    say(
-        f"Calibrating ({method}) on {_counts(data.target[held_out])} of the "
-        f"{len(set(data.groups[held_out]))} patients held out"
-    )
-    return _calibrate_fitted(
-        pipeline, data.paths[held_out], data.target[held_out], method=method, say=say
-    )
-
-
-def _calibrate_fitted(pipeline, X, y, *, method, say=print):
-    """Calibrate a fitted pipeline on images it never saw, keeping its threshold.
-
-    Returns ``FixedThresholdClassifier(CalibratedClassifierCV(FrozenEstimator(
-    pipeline), method=method).fit(X, y), threshold=...)``; see
-    :func:`_fit_calibrated`.
-    """
-    import numpy as np
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier
-
-    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
-    calibrated.fit(X, y)
-    # Keep the pipeline's operating point. The calibrator maps the
-    # classifier's decision_function, the log-odds measured from the
-    # threshold, so the threshold sits at score 0; the map is increasing, so
-    # its value there separates the same images (isotonic maps a range of
-    # scores to one value, so it can also call PNEUMONIA a few images just
-    # below the threshold that share it).
-    (calibrator,) = calibrated.calibrated_classifiers_[0].calibrators
-    raw = float(pipeline.named_steps["classifier"].threshold)
-    below, at = np.asarray(calibrator.predict(np.array([-1.0, 0.0]))).ravel()
-    if below > at:
-        raise ValueError(
-            "The calibration map is decreasing: on the held-out patients the network "
-            "ranks NORMAL images above PNEUMONIA ones, so its probabilities cannot be "
-            "calibrated. Train it longer or on more images."
-        )
-    threshold = float(at)
-    say(
-        f"Operating threshold {raw:g} on the network's probability is "
-        f"{threshold:.4f} on the calibrated one"
-    )
-    return FixedThresholdClassifier(
-        calibrated, threshold=threshold, response_method="predict_proba"
-    )
-
-
 def _load_data(location, split, *, need_groups=True):
     """The images and labels at ``location``, and a name for them.
 
@@ -728,23 +635,6 @@ def _load_data(location, split, *, need_groups=True):
         if location.suffix.lower() == ".csv":
             return load_manifest(location), f"the manifest {location}"
         return load_chest_xray(location, split=split), str(location / split)
-
-
-def _model_location(name):
-    """The folder of MODEL: a path to a model folder, or a bundled model's name."""
-    from ._pretrained import pretrained_names, pretrained_path
-
-    path = Path(name)
-    separators = [os.sep] + ([os.altsep] if os.altsep else [])
-    if path.exists() or any(sep in name for sep in separators):
-        return path
-    names = pretrained_names()
-    if name in names:
-        return pretrained_path(name)
-    raise FileNotFoundError(
-        f"No model folder {name!r} and no bundled model of that name; this "
-        f"installation bundles {names or 'no model'}."
-    )
 
 
 def _is_model_folder(path):
@@ -808,7 +698,9 @@ def _evaluate(args):
     )
 
     model_name, location = args.model or DEFAULT_MODEL, args.data
-    model_dir = _model_location(model_name)
+    from ._pretrained import model_location
+
+    model_dir = model_location(model_name)
     if location.suffix.lower() == ".csv":
         if args.split is not None:
             raise ValueError(
@@ -986,9 +878,9 @@ def _image_files(inputs, *, say=print):
 
 def _predict(args):
     from ._persistence import _decision_rule, load_model
-    from ._pretrained import DEFAULT_MODEL
+    from ._pretrained import DEFAULT_MODEL, model_location
 
-    model_dir = _model_location(args.model or DEFAULT_MODEL)
+    model_dir = model_location(args.model or DEFAULT_MODEL)
     for item in args.inputs:
         if _is_model_folder(item):
             raise ValueError(f"{str(item)!r} is a model folder: give it with --model.")
@@ -1048,7 +940,9 @@ def _tune(args):
     )
 
     model_name = args.model or DEFAULT_MODEL
-    model_dir = _model_location(model_name)
+    from ._pretrained import model_location
+
+    model_dir = model_location(model_name)
     replacing = _check_output(
         args.output,
         "--output",
@@ -1166,7 +1060,9 @@ def _explain(args):
     from .inspection import write_explanations
 
     model_name = args.model or DEFAULT_MODEL
-    model_dir = _model_location(model_name)
+    from ._pretrained import model_location
+
+    model_dir = model_location(model_name)
     files = _image_files(args.inputs)
     # only an empty folder is replaced without --overwrite: nothing else
     # tells a folder of pictures written here from one of the user's

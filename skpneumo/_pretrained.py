@@ -7,6 +7,7 @@ checks. ``benchmarks/maint/train_pretrained.py`` reproduces it, and ``MODEL_CARD
 says what it was trained on and how well it does.
 """
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -53,6 +54,40 @@ def pretrained_path(name=DEFAULT_MODEL):
             f"bundles {names or 'none'}."
         )
     return Path(str(resources.files(__package__) / "pretrained" / name))
+
+
+def model_location(name):
+    """The folder that ``name`` means: a path to a model folder, or a bundled model.
+
+    A ``name`` that exists as a path, or that holds a path separator, is a
+    path; any other is looked up among :func:`pretrained_names`. This is how
+    the command line reads its ``--model``.
+
+    Parameters
+    ----------
+    name : str
+        A folder path, or a bundled model's name such as ``"default"``.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``name`` is neither (the message lists the bundled names).
+    """
+    path = Path(name)
+    separators = [os.sep] + ([os.altsep] if os.altsep else [])
+    if path.exists() or any(sep in name for sep in separators):
+        return path
+    names = pretrained_names()
+    if name in names:
+        return pretrained_path(name)
+    raise FileNotFoundError(
+        f"No model folder {name!r} and no bundled model of that name; this "
+        f"installation bundles {names or 'no model'}."
+    )
 
 
 def load_pretrained(name=DEFAULT_MODEL):

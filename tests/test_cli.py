@@ -723,8 +723,7 @@ def test_train_calibrated_on_a_manifest(kaggle_root, tmp_path, capsys):
 def test_calibration_holds_out_whole_patients(kaggle_root):
     import numpy as np
 
-    from skpneumo import make_pneumonia_pipeline
-    from skpneumo._cli import _fit_calibrated
+    from skpneumo import fit_calibrated, make_pneumonia_pipeline
     from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(kaggle_root, split="train")
@@ -734,12 +733,13 @@ def test_calibration_holds_out_whole_patients(kaggle_root):
         pipe = make_pneumonia_pipeline(image_size=16, **routed(TINY))
         fit = pipe.fit
         pipe.fit = lambda X, y: (seen.append(("fit", list(X))), fit(X, y))[1]
-        calibrated = _fit_calibrated(
+        calibrated = fit_calibrated(
             pipe,
-            data,
+            data.paths,
+            data.target,
+            data.groups,
             method="isotonic",
             random_state=random_state,
-            say=lambda text: None,
         )
         return calibrated
 

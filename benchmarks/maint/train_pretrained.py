@@ -61,20 +61,21 @@ def main(argv=None):
     import sklearn
 
     import skpneumo
-    from skpneumo import make_pneumonia_pipeline, save_model
-    from skpneumo._cli import _fit_calibrated
+    from skpneumo import fit_calibrated, make_pneumonia_pipeline, save_model
     from skpneumo._tuning import CALIBRATION_FOLDS
     from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(args.data_dir, split="train")
     pipeline = make_pneumonia_pipeline(random_state=0, n_jobs=args.n_jobs, verbose=2)
     start = time.perf_counter()
-    model = _fit_calibrated(
+    model = fit_calibrated(
         pipeline,
-        data,
+        data.paths,
+        data.target,
+        data.groups,
         method="sigmoid",
         random_state=0,
-        say=lambda text: print(text, flush=True),
+        verbose=1,
     )
     wall = time.perf_counter() - start
     raw_threshold = float(pipeline.named_steps["classifier"].threshold)

@@ -42,9 +42,9 @@ from PIL import Image
 
 from benchmarks.studies.robustness import pipeline_for
 from skpneumo import load_model, save_model
-from skpneumo._cli import _model_location
 from skpneumo._image import decode_file
 from skpneumo._persistence import _inner_pipeline
+from skpneumo._pretrained import model_location
 from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report
 
@@ -221,7 +221,7 @@ def main(argv=None):
     y, copies = train.target[rows], train.paths[rows]
     models = {}
     for name in filter(None, args.models.split(",")):
-        models[name] = load_model(_model_location(name))
+        models[name] = load_model(model_location(name))
     for config in filter(None, args.fit.split(",")):
         models[config] = fitted(config, train, set(train.groups[rows]), args.work)
 
