@@ -65,11 +65,8 @@ class Parameter:
 
     def docstring_entry(self, indent="    "):
         default = f'"{self.default}"' if isinstance(self.default, str) else self.default
+        # one line, however long: numpydoc reads the type from the first line
         head = f"{indent}{self.name} : {self.kind}, default={default}"
-        if len(head) > 79:
-            head = (
-                f"{indent}{self.name} : {self.kind}, \\\n{indent * 3}default={default}"
-            )
         # no line break inside an inline literal: its spaces are held back
         literal = re.sub(r"``.+?``", lambda m: m[0].replace(" ", "\0"), self.doc)
         body = textwrap.fill(
