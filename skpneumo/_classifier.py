@@ -4,13 +4,8 @@ import math
 
 import keras
 import numpy as np
-from scikeras.utils.transformers import ClassifierLabelEncoder
-from scikeras.wrappers import KerasClassifier
-from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils._tags import ClassifierTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -23,6 +18,7 @@ from sklearn_compat.base import _fit_context
 from . import _backend, _spec
 from ._architectures import build_cnn
 from ._decision import labels_at_threshold
+from ._scikeras import KerasClassifierBase
 from ._validation import check_binary_target, check_image_array
 
 
@@ -32,16 +28,15 @@ def _log_odds(p):
     return np.log(p) - np.log1p(-p)
 
 
-class PneumoniaClassifier(KerasClassifier):
+class PneumoniaClassifier(KerasClassifierBase):
     """Convolutional network that tells NORMAL from PNEUMONIA chest X-rays.
 
-    A subclass of scikeras' :class:`~scikeras.wrappers.KerasClassifier` around
-    the network of :func:`skpneumo.build_cnn`, repaired for scikit-learn >= 1.6:
-    it declares itself a classifier through ``__sklearn_tags__`` (the stock
-    wrapper does not, so scikit-learn 1.6+ does not stratify its
-    cross-validation and scores ``roc_auc`` as NaN), its parameters are the
-    explicit constructor arguments below, and it is seeded on every Keras
-    backend.
+    A scikeras :class:`~scikeras.wrappers.KerasClassifier` around the network
+    of :func:`skpneumo.build_cnn`. Unlike the stock wrapper on scikit-learn
+    >= 1.6, it is a classifier to scikit-learn (stratified cross-validation,
+    finite ``roc_auc``), its parameters are the constructor arguments below,
+    and it is seeded on every Keras backend; the repairs that takes are
+    gathered in ``skpneumo._scikeras``.
 
     ``X`` is a batch of images of shape ``(n_samples, height, width)`` or
     ``(n_samples, height, width, channels)`` with pixel values on the 0-255
@@ -92,49 +87,17 @@ class PneumoniaClassifier(KerasClassifier):
     ['NORMAL', 'PNEUMONIA']
     """
 
-    # Read by scikeras' machinery; fixed by this class rather than parameters.
-    model = None
-    build_fn = None
-    warm_start = False
+    # the loss scikeras' target encoder reads; fixed, not a parameter
     loss = "binary_crossentropy"
 
     _parameter_constraints = _spec.constraints()
 
-    # scikeras' __init__ would add its generic parameters (model, loss,
-    # optimizer, callbacks, ...) to ours; this class stores only its own,
-    # with the signature and defaults of their table (skpneumo._spec).
+    # the signature and defaults of the parameters' table (skpneumo._spec)
     __init__ = _spec.init_from(_spec.PARAMETERS, "PneumoniaClassifier")
 
-    # scikeras lists every public instance attribute as a parameter and routes
-    # "fit__"-style keys; scikit-learn's signature-based versions are used here.
-    @classmethod
-    def _get_param_names(cls):
-        return BaseEstimator._get_param_names.__func__(cls)
-
-    def set_params(self, **params):
-        """Set the parameters of this classifier.
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names mapped to their new values.
-
-        Returns
-        -------
-        self : PneumoniaClassifier
-            The classifier.
-        """
-        return BaseEstimator.set_params(self, **params)
-
-    __repr__ = BaseEstimator.__repr__
-
     def __sklearn_tags__(self):
-        # scikeras puts ClassifierMixin after BaseEstimator in the MRO, so
-        # scikit-learn >= 1.6 never sees its tags; declare them here.
+        # images: scikit-learn's common checks may pass 3-D batches
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier"
-        tags.classifier_tags = ClassifierTags(multi_class=False)
-        tags.target_tags.required = True
         tags.input_tags.three_d_array = True
         return tags
 
@@ -173,16 +136,8 @@ class PneumoniaClassifier(KerasClassifier):
                 "the raw weights of its best epoch, weight averaging replaces them."
             )
         self._validation = self._check_validation_data(validation_data, X)
-        if self.random_state is None:
-            self._seed = None
-        else:
-            self._seed = int(
-                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            )
         self.dtype_policy_ = _backend.resolve_dtype_policy(self.mixed_precision)
-        with _backend.seeded(self._seed):
-            super().fit(X, y, sample_weight=sample_weight)
-        return self
+        return super().fit(X, y, sample_weight=sample_weight)
 
     def _check_validation_data(self, validation_data, X):
         if validation_data is None:
@@ -214,12 +169,8 @@ class PneumoniaClassifier(KerasClassifier):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Not available: call ``fit`` with the number of epochs you want."""
 
-    @property
-    def target_encoder(self):
-        """Encoder of the two labels into the 0/1 target of the sigmoid output."""
-        categories = "auto" if self.classes_ is None else [self.classes_]
-        return ClassifierLabelEncoder(loss=self.loss, categories=categories)
-
+    # scikeras validates X as a 2-D table; images are checked here, and y
+    # is left to scikeras' own encoding
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if reset and y is None:
             raise ValueError(
@@ -258,14 +209,7 @@ class PneumoniaClassifier(KerasClassifier):
             )
         return X, y, sample_weight
 
-    def _build_keras_model(self):
-        # scikeras wraps the build in a TensorFlow seeding context that sets
-        # TF_DETERMINISTIC_OPS, then reads TensorFlow's op determinism as
-        # already on and never switches it off again: after one seeded fit,
-        # every later TensorFlow model of the process ran under op determinism
-        # and without XLA. ``fit`` seeds every backend itself (``_backend.seeded``).
-        return self._keras_build_fn(self._get_metadata())
-
+    # scikeras' build hook: the network, AdamW and its learning-rate schedule
     def _keras_build_fn(self, meta):
         n_samples = meta["X_shape_"][0]
         if self.early_stopping:
@@ -305,6 +249,7 @@ class PneumoniaClassifier(KerasClassifier):
         )
         return model
 
+    # scikeras' training hook: held-out scores, early stopping, clean statistics
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
@@ -398,9 +343,7 @@ class PneumoniaClassifier(KerasClassifier):
         proba : ndarray of shape (n_samples, 2)
             Columns follow ``classes_``; the second is the network's output.
         """
-        # scikeras' own decoding squeezes a single image to shape (2,)
-        positive = np.asarray(self._predict_raw(X), dtype=np.float64).reshape(-1)
-        return np.column_stack([1.0 - positive, positive])
+        return super().predict_proba(X)
 
     def predict(self, X):
         """Predict the class of each image at the ``threshold`` operating point.
@@ -505,6 +448,7 @@ class PneumoniaClassifier(KerasClassifier):
         self.n_iter_ = n_iter
         return self
 
+    # scikeras predicts in batches of any size; see _predict_in_fixed_batches
     def _predict_raw(self, X, **kwargs):
         check_is_fitted(self, "model_")
         X, _ = self._validate_data(X=X)

@@ -6,64 +6,15 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
 from _helpers import TINY
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone
 from sklearn.metrics import get_scorer, log_loss
-from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skpneumo import PneumoniaClassifier, ZoomOverSampler
-
-
-def test_stock_scikeras_is_not_a_classifier_but_ours_is(image_batch):
-    """Upstream watch: scikeras' KerasClassifier is invisible to scikit-learn.
-
-    If this test starts failing on the stock wrapper, scikeras fixed its tags
-    and our override in ``__sklearn_tags__`` can be revisited.
-    """
-    from scikeras.wrappers import KerasClassifier
-
-    X, y = image_batch
-    stock = KerasClassifier()
-    assert not is_classifier(stock)
-    assert not isinstance(
-        check_cv(3, y, classifier=is_classifier(stock)), StratifiedKFold
-    )
-
-    ours = PneumoniaClassifier(**TINY)
-    assert is_classifier(ours)
-    assert isinstance(check_cv(3, y, classifier=is_classifier(ours)), StratifiedKFold)
-    # roc_auc needs predict_proba to be used on a classifier; it is, and is finite
-    scores = cross_val_score(ours, X, y, cv=2, scoring="roc_auc", error_score="raise")
-    assert np.all(np.isfinite(scores))
-
-
-def test_stock_scikeras_roc_auc_is_nan(image_batch):
-    """The failure mode we fix: the stock wrapper scores roc_auc as NaN."""
-    import keras
-    from scikeras.wrappers import KerasClassifier
-
-    def build():
-        model = keras.Sequential(
-            [
-                keras.Input((16, 16, 1)),
-                keras.layers.Flatten(),
-                keras.layers.Dense(1, activation="sigmoid"),
-            ]
-        )
-        model.compile(loss="binary_crossentropy", optimizer="adam")
-        return model
-
-    X, y = image_batch
-    stock = KerasClassifier(model=build, epochs=1, verbose=0, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scores = cross_val_score(stock, X, y, cv=2, scoring="roc_auc")
-    assert np.all(np.isnan(scores))
 
 
 def test_predict_proba_classes_and_history(image_batch):
