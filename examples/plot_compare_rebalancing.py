@@ -140,7 +140,7 @@ for m in ("sensitivity", "specificity"):
 # which rebalancing moves most: without it, the network's probabilities lean
 # to PNEUMONIA. Compare strategies on ROC-AUC first, then choose the operating
 # point of the winner (see the threshold-tuning example).
-fig, ax = plt.subplots(figsize=(9, 4))
+fig, ax = plt.subplots(figsize=(10, 4))
 width = 0.8 / len(reports)
 for k, (name, r) in enumerate(reports.items()):
     means = np.array([r[m] for m in metrics])
@@ -155,7 +155,7 @@ for k, (name, r) in enumerate(reports.items()):
 centres = np.arange(len(metrics)) + width * (len(reports) - 1) / 2
 ax.set_xticks(centres, list(metrics))
 ax.set_ylim(0, 1.05)
-ax.legend(loc="lower right", fontsize=8)
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 ax.set_title(f"{len(y_test)} images of unseen patients, predict at threshold 0.5")
 fig.tight_layout()
 plt.show()

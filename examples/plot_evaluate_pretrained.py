@@ -89,10 +89,11 @@ print(f"network's own probability: ece {raw_report['ece']:.3f}")
 # The ROC curve; the confusion matrix of ``predict`` (the NORMAL row's
 # diagonal cell is the specificity, the PNEUMONIA row's the sensitivity); and
 # the calibration curves. The network trained on classes the sampler
-# balanced, while a quarter of these images are NORMAL, so its own
-# probability need not be the share of PNEUMONIA among the images that get
-# it (the ``ece`` printed above measures how far off it is); the calibrated
-# curve is the one to read a probability from.
+# balanced, while three quarters of these images show pneumonia, so its own
+# probability is pulled towards NORMAL: its curve runs above the diagonal
+# (the ``ece`` printed above measures how far). The calibrated curve is the
+# one to read a probability from, keeping in mind that it was fitted on these
+# images.
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
 plot_roc_curve(y, proba, ax=axes[0])
 axes[0].set_title(f"ROC curve, {len(y)} held-out images")
