@@ -50,12 +50,13 @@ pipe = make_pneumonia_pipeline(
 # %%
 # The grid
 # --------
-# A list of grids: zoom oversampling (the default sampler), or no sampler
+# A list of grids: zoom oversampling (the default sampler, with its default
+# zoom range, named so that the table shows it), or no sampler
 # (``"passthrough"``) with class weights in the loss instead, each with a
 # network of 2 or 3 convolution blocks. Parameters of any step are named
 # ``<step>__<parameter>``.
 param_grid = [
-    {"classifier__n_blocks": [2, 3]},
+    {"sampler__zoom_range": [(1.05, 1.25)], "classifier__n_blocks": [2, 3]},
     {
         "sampler": ["passthrough"],
         "classifier__class_weight": ["balanced"],

@@ -91,9 +91,10 @@ for key in ("accuracy", "precision", "sensitivity", "specificity", "f1", "roc_au
     print(f"{key:>12}: {report[key]:.3f}  [{low:.3f}, {high:.3f}]")
 
 # %%
-# ROC curve, normalised confusion matrix and the training curves (the
-# validation curves are on the 10% of training images the classifier keeps
-# aside, ``classifier__validation_fraction``). In the confusion matrix the
+# ROC curve, normalised confusion matrix and the training accuracy and loss
+# per epoch (the classifier keeps validation images aside only with
+# ``classifier__early_stopping=True``, so there are no validation curves). In
+# the confusion matrix the
 # NORMAL row's diagonal cell is the specificity and the PNEUMONIA row's the
 # sensitivity.
 fig, axes = plt.subplots(2, 2, figsize=(10, 9))
