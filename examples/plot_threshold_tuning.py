@@ -2,96 +2,87 @@
 Choose the operating point
 ==========================
 
-The network outputs P(pneumonia); ``predict`` calls an image PNEUMONIA when
-that probability is at least the classifier's ``threshold``.
-:func:`~skpneumo.make_pneumonia_pipeline` sets it to the operating point
-chosen for its default network (96 px, its default epochs and augmentation);
-a network trained any other way has probabilities of its own and needs its
-own threshold. A screening tool must miss few cases, so the threshold should
-be chosen for a target sensitivity, then the specificity read off, on
-predictions for patients the model did not train on. Two ways:
+The model outputs P(pneumonia); ``predict`` calls an image PNEUMONIA when
+that probability is at least the model's threshold. A screening tool must miss
+few cases, so the threshold should be chosen for a target sensitivity, then
+the specificity read off, on images of patients the model did not train on,
+and not the same images the threshold was chosen on. Two ways:
 
-* :func:`skpneumo.metrics.threshold_for_sensitivity` on out-of-fold
-  probabilities from :func:`~sklearn.model_selection.cross_val_predict`, then
-  ``classifier__threshold``;
+* :func:`skpneumo.metrics.threshold_for_sensitivity` on the probabilities;
 * scikit-learn's :class:`~sklearn.model_selection.TunedThresholdClassifierCV`,
-  which cross-validates the threshold itself for a score: here, the best
-  specificity among the thresholds that keep the target sensitivity.
+  which searches the threshold for a score: here, the best specificity among
+  the thresholds that keep the target sensitivity.
 
-The figures on this page come from the documentation build's quick mode
-(``SKPNEUMO_QUICK=1``): a tiny network trained for 1 epoch on a few dozen
-images at 32 px, with 2 folds, a smoke test rather than a result. Run the
-script without it for about 1,500 training images of whole patients at 64 px
-and 3 folds.
+The model is the one bundled with skpneumo (:func:`skpneumo.load_pretrained`,
+described in the model card); nothing is trained here. Its network was
+fitted on four fifths of the patients of the training split, and the fifth
+held out calibrated its probabilities. Those held-out patients are the images
+here: half of them choose the threshold, the other half check it. For a
+network you trained yourself, use out-of-fold probabilities from
+:func:`~sklearn.model_selection.cross_val_predict` with patient-grouped folds
+instead, then set ``classifier__threshold``.
 """
 
 # %%
 # Data
 # ----
-# A random subset of whole patients from the ``train`` split of the folder
-# named by ``SKPNEUMO_DATA`` (by default ``../shared/data/chest_xray``,
-# relative to where the script is run from), decoded once, and fixed
-# patient-grouped folds shared by both methods.
+# The patients held out of the bundled model's fit, drawn as
+# ``skpneumo train --calibrate`` drew them: the first fold of a shuffled
+# five-fold :class:`~sklearn.model_selection.StratifiedGroupKFold` of the
+# ``train`` split with ``random_state=0`` (the model's ``provenance.json``).
+# The split folder comes from ``SKPNEUMO_DATA`` (by default
+# ``../shared/data/chest_xray``, relative to where the script is run from).
+# Those patients are then halved, again by patient.
+import json
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.metrics import make_scorer, recall_score, roc_curve
-from sklearn.model_selection import (
-    StratifiedGroupKFold,
-    TunedThresholdClassifierCV,
-    cross_val_predict,
-)
+from sklearn.metrics import make_scorer, recall_score, roc_auc_score, roc_curve
+from sklearn.model_selection import StratifiedGroupKFold, TunedThresholdClassifierCV
 
-from skpneumo import ImageLoader, make_pneumonia_pipeline
-from skpneumo.datasets import load_chest_xray, subsample_patients
+import skpneumo
+from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report, threshold_for_sensitivity
 
 data_dir = os.environ.get("SKPNEUMO_DATA", "../shared/data/chest_xray")
-quick = os.environ.get("SKPNEUMO_QUICK") == "1"
 TARGET = 0.95  # wanted sensitivity
 
+model = skpneumo.load_pretrained()
 data = load_chest_xray(data_dir, split="train")
-keep = subsample_patients(data, (16, 32) if quick else (400, 1100), random_state=0)
-paths, y, groups = data.paths[keep], data.target[keep], data.groups[keep]
-settings = {"image_size": 64, "classifier__epochs": 8}
-if quick:
-    settings = {
-        "image_size": 32,
-        "classifier__n_blocks": 1,
-        "classifier__filters": 4,
-        "classifier__epochs": 1,
-    }
-X = ImageLoader(image_size=settings["image_size"], n_jobs=2).fit_transform(paths)
-pipe = make_pneumonia_pipeline(**settings, n_jobs=2, random_state=0)
-cv = StratifiedGroupKFold(n_splits=2 if quick else 3, shuffle=True, random_state=0)
-splits = list(cv.split(X, y, groups))
+folds = StratifiedGroupKFold(5, shuffle=True, random_state=0)
+_, held_out = next(folds.split(data.paths, data.target, data.groups))
+paths, y, groups = data.paths[held_out], data.target[held_out], data.groups[held_out]
+halves = StratifiedGroupKFold(2, shuffle=True, random_state=0)
+tune, check = next(halves.split(paths, y, groups))
+print(
+    f"{len(y)} held-out images of {len(np.unique(groups))} patients: "
+    f"{len(tune)} to choose the threshold, {len(check)} to check it"
+)
 
 # %%
-# Out-of-fold probabilities and ``threshold_for_sensitivity``
-# -----------------------------------------------------------
-# Each image's probability comes from the model that did not see its patient.
-# The chosen threshold is the highest one whose sensitivity on these
-# predictions reaches the target; the pipeline's default threshold is shown
-# for comparison.
-oof = cross_val_predict(pipe, X, y, cv=splits, method="predict_proba")[:, 1]
-threshold = threshold_for_sensitivity(y, oof, target=TARGET)
-default = pipe.named_steps["classifier"].threshold
-for t in (default, threshold):
-    r = binary_report(y, oof, threshold=t, n_bootstraps=0)
-    print(
-        f"threshold {t:.3f}: sensitivity {r['sensitivity']:.3f}, "
-        f"specificity {r['specificity']:.3f}, accuracy {r['accuracy']:.3f}"
-    )
+# The probabilities
+# -----------------
+# One pass of the network over the held-out images. The ranking of the images,
+# and so the ROC-AUC, is the network's own: the calibration only rescales
+# the probability.
+proba = model.predict_proba(paths)[:, 1]
+print(f"ROC-AUC on the {len(y)} held-out images: {roc_auc_score(y, proba):.3f}")
+
+# %%
+# ``threshold_for_sensitivity``
+# -----------------------------
+# The highest threshold whose sensitivity on the first half reaches the target.
+threshold = threshold_for_sensitivity(y[tune], proba[tune], target=TARGET)
 
 # %%
 # ``TunedThresholdClassifierCV``
 # ------------------------------
 # It needs a score computed from hard predictions. This one is the
 # specificity when the sensitivity reaches the target, and a penalty below it
-# otherwise. The precomputed ``splits`` keep the folds patient-grouped
-# (``TunedThresholdClassifierCV`` forwards ``groups`` only with metadata
-# routing enabled).
+# otherwise. ``cv="prefit"`` and ``refit=False`` search the threshold of the
+# fitted model on the images given, without training anything.
 
 
 def specificity_at_sensitivity(y_true, y_pred, target=TARGET):
@@ -102,46 +93,64 @@ def specificity_at_sensitivity(y_true, y_pred, target=TARGET):
 
 
 tuned = TunedThresholdClassifierCV(
-    pipe,
+    model.estimator,  # the calibrated model, without its fixed threshold
     scoring=make_scorer(specificity_at_sensitivity),
     response_method="predict_proba",
-    cv=splits,
+    cv="prefit",
+    refit=False,
     store_cv_results=True,
 )
-tuned.fit(X, y)
-print(
-    f"TunedThresholdClassifierCV: threshold {tuned.best_threshold_:.3f}, "
-    f"cross-validated score {tuned.best_score_:.3f}"
-)
+tuned.fit(paths[tune], y[tune])
 
 # %%
-# Either way, the threshold travels with the model as the classifier's
-# parameter: the refitted pipeline inside ``tuned`` gets the out-of-fold
-# choice here, and ``save_model`` / ``skpneumo train`` keep it.
-final = tuned.estimator_.set_params(classifier__threshold=threshold)
-final_threshold = final.named_steps["classifier"].threshold
-print(f"final pipeline: PNEUMONIA when P >= {final_threshold:.3f}")
+# Checked on the other half
+# -------------------------
+# Sensitivity and specificity of each threshold on the patients that did not
+# choose it, with 95% bootstrap intervals over images; the bundled model's own
+# threshold for comparison.
+choices = {
+    "bundled model": float(model.threshold),
+    "threshold_for_sensitivity": float(threshold),
+    "TunedThresholdClassifierCV": float(tuned.best_threshold_),
+}
+checked = {}
+for name, t in choices.items():
+    r = binary_report(y[check], proba[check], threshold=t)
+    checked[name] = r
+    print(
+        f"{name:>27}: threshold {t:.3f}, "
+        + ", ".join(
+            f"{key} {r[key]:.3f} [{r['ci'][key][0]:.3f}, {r['ci'][key][1]:.3f}]"
+            for key in ("sensitivity", "specificity")
+        )
+    )
 
 # %%
-# Sensitivity and specificity along the threshold, with both choices and the
-# pipeline's default.
-fpr, tpr, thresholds = roc_curve(y, oof)
+# The chosen threshold travels with the model: ``model.set_params(threshold=...)``
+# here, or ``skpneumo tune``, which also records where it came from.
+model.set_params(threshold=threshold)
+print(f"PNEUMONIA when P >= {model.threshold:.3f}")
+
+# %%
+# Sensitivity and specificity along the threshold on the first half, with the
+# three thresholds, and the objective ``TunedThresholdClassifierCV``
+# maximised.
+fpr, tpr, thresholds = roc_curve(y[tune], proba[tune])
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 inside = np.isfinite(thresholds)
-axes[0].plot(thresholds[inside], tpr[inside], label="sensitivity (out-of-fold)")
-axes[0].plot(thresholds[inside], 1 - fpr[inside], label="specificity (out-of-fold)")
-axes[0].axvline(
-    threshold, color="black", linestyle="--", label="threshold_for_sensitivity"
-)
-axes[0].axvline(
-    tuned.best_threshold_,
-    color="tab:red",
-    linestyle=":",
-    label="TunedThresholdClassifierCV",
-)
-axes[0].axvline(default, color="grey", linestyle="-.", label="pipeline default")
+axes[0].plot(thresholds[inside], tpr[inside], label="sensitivity")
+axes[0].plot(thresholds[inside], 1 - fpr[inside], label="specificity")
+styles = {
+    "bundled model": ("grey", "-."),
+    "threshold_for_sensitivity": ("black", "--"),
+    "TunedThresholdClassifierCV": ("tab:red", ":"),
+}
+for name, t in choices.items():
+    color, linestyle = styles[name]
+    axes[0].axvline(t, color=color, linestyle=linestyle, label=name)
 axes[0].axhline(TARGET, color="grey", linewidth=0.8)
 axes[0].set_xlabel("threshold on P(pneumonia)")
+axes[0].set_title(f"the {len(tune)} images that choose the threshold")
 axes[0].legend(fontsize=8)
 axes[1].plot(tuned.cv_results_["thresholds"], tuned.cv_results_["scores"])
 axes[1].axvline(tuned.best_threshold_, color="tab:red", linestyle=":")
@@ -150,3 +159,19 @@ axes[1].set_ylabel("specificity if sensitivity >= target, else penalty")
 axes[1].set_title("TunedThresholdClassifierCV objective")
 fig.tight_layout()
 plt.show()
+
+# sphinx_gallery_start_ignore
+# The headline figures as JSON, for tests/test_examples.py: only when
+# SKPNEUMO_RESULTS names a folder.
+if os.environ.get("SKPNEUMO_RESULTS"):
+    results = Path(os.environ["SKPNEUMO_RESULTS"])
+    results.mkdir(parents=True, exist_ok=True)
+    figures = {"roc_auc": float(roc_auc_score(y, proba)), "target": TARGET}
+    for name, r in checked.items():
+        figures[name] = {
+            "threshold": choices[name],
+            "sensitivity": float(r["sensitivity"]),
+            "specificity": float(r["specificity"]),
+        }
+    (results / "plot_threshold_tuning.json").write_text(json.dumps(figures))
+# sphinx_gallery_end_ignore

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -92,28 +93,35 @@ def sphinx_build():
 def built_docs(sphinx_build, tmp_path_factory, request):
     """The documentation, built once per session as CI builds it.
 
-    ``sphinx-build -W`` runs every gallery example once, in quick mode
-    (``SKPNEUMO_QUICK=1``), on the real X-rays beside the repository or, when
-    they are absent, on the generated ``kaggle_root``. Examples unchanged since
-    an earlier build of ``docs/`` run again all the same
-    (``run_stale_examples``), so that a change to the package is tested.
-    ``tests/test_docs.py`` checks the site, ``tests/test_examples.py`` the
-    gallery. Returns ``html`` (the built site), ``returncode``, ``stdout``
-    and ``stderr``.
+    ``sphinx-build -W`` runs every gallery example once, as a reader would run
+    it, on the real X-rays beside the repository or, when they are absent, on
+    the generated ``kaggle_root`` (``real_data`` says which). Each example
+    writes its headline figures as JSON into ``results``
+    (``SKPNEUMO_RESULTS``). Examples unchanged since an earlier build of
+    ``docs/`` run again all the same (``run_stale_examples``), so that a
+    change to the package is tested. ``tests/test_docs.py`` checks the site,
+    ``tests/test_examples.py`` the gallery. Returns ``html`` (the built site),
+    ``results``, ``real_data``, ``seconds`` (the build's wall time),
+    ``returncode``, ``stdout`` and ``stderr``.
     """
     data = SHARED_DATA / "chest_xray"
-    if not (data / "train").is_dir():
+    real_data = (data / "train").is_dir()
+    if not real_data:
         data = request.getfixturevalue("kaggle_root")
     out = tmp_path_factory.mktemp("docs")
+    started = time.perf_counter()
     result = sphinx_build(
         ROOT / "docs",
         out,
         "-D",
         "sphinx_gallery_conf.run_stale_examples=1",
-        env={"SKPNEUMO_QUICK": "1", "SKPNEUMO_DATA": str(data)},
+        env={"SKPNEUMO_DATA": str(data), "SKPNEUMO_RESULTS": str(out / "results")},
     )
     return SimpleNamespace(
         html=out / "html",
+        results=out / "results",
+        real_data=real_data,
+        seconds=time.perf_counter() - started,
         returncode=result.returncode,
         stdout=result.stdout,
         stderr=result.stderr,

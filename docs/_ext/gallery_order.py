@@ -2,6 +2,7 @@
 
 ORDER = [
     "plot_train_and_evaluate.py",
+    "plot_evaluate_pretrained.py",
     "plot_cross_validation_by_patient.py",
     "plot_compare_rebalancing.py",
     "plot_grid_search.py",
