@@ -99,9 +99,9 @@ def main(argv=None):
     from sklearn.model_selection import StratifiedGroupKFold
 
     import skpneumo
-    from skpneumo._persistence import _inner_pipeline
     from skpneumo._pretrained import pretrained_path
     from skpneumo._tuning import CALIBRATION_FOLDS
+    from skpneumo._wrappers import inner_pipeline
     from skpneumo.datasets import load_chest_xray
     from skpneumo.metrics import binary_report
 
@@ -109,7 +109,7 @@ def main(argv=None):
     meta = json.loads((folder / "skpneumo.json").read_text())
     provenance = json.loads((folder / "provenance.json").read_text())
     model = skpneumo.load_pretrained()
-    pipe = _inner_pipeline(model)
+    pipe = inner_pipeline(model)
     classifier = pipe.named_steps["classifier"]
     threshold = float(model.threshold)
     raw_threshold = float(classifier.threshold)
