@@ -50,9 +50,7 @@ MISSING = "(not measured)"
 
 def _read_json(path):
     if not path.is_file():
-        logger.warning(
-            "operating_point: %s not found", path, type="operating_point"
-        )
+        logger.warning("operating_point: %s not found", path, type="operating_point")
         return None
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -87,9 +85,7 @@ def substitutions():
             f"{result['held_out_threshold']:.3f}" if result else MISSING
         )
         for key in ("sensitivity", "specificity"):
-            values[f"{split}_{key}"] = (
-                f"{original[key]:.3f}" if result else MISSING
-            )
+            values[f"{split}_{key}"] = f"{original[key]:.3f}" if result else MISSING
         values[f"{split}_n_images"] = (
             f"{result['n_test']} ({result['n_test_normal']} NORMAL)"
             if result
