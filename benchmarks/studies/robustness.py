@@ -107,6 +107,15 @@ CONFIGS = {
     "new+pool-first+blur": dict(threshold=0.93),
     # random crops in training, for the zoomed-in weak spot (#10)
     "new+crop": dict(crop_augmentation=1.0),
+    # the sampler's synthetic NORMAL images are zoomed in and PNEUMONIA has
+    # none, which might tie magnification to the class: plain copies instead,
+    # or no sampler and balanced class weights (robustness_ranking_rebalancing.md)
+    "new+duplicates": dict(zoom_range=(1.0, 1.0)),
+    "new+class-weights": dict(class_weight="balanced", sampler="passthrough"),
+    # the zoomed copies beat plain ones under zoom-in, and the fixed smoothing
+    # had lifted zoom-in specificity: more of each (robustness_ranking_zoom_smoothing.md)
+    "new+zoom-1.5": dict(zoom_range=(1.05, 1.5)),
+    "new+smoothing-1.5": dict(smoothing=1.5),
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
     "standardize": dict(OLD, standardize=True),
