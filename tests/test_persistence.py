@@ -562,7 +562,7 @@ def _listing(folder):
 
 
 def test_save_leaves_alone_what_is_not_a_model_folder(fitted, tmp_path):
-    """Non-regression test for save_model deleting a user's folder (issue #23).
+    """Non-regression test for save_model deleting a user's folder.
 
     It replaced whatever was at ``path``: a folder of notes, a file.
     """
@@ -655,7 +655,7 @@ def test_save_checks_the_path_before_writing_and_names_it(
 
 
 def test_extra_files_appear_with_the_model_or_not_at_all(fitted, tmp_path):
-    """Non-regression test for a model left without its curves (issue #23)."""
+    """Non-regression test for a model left without its curves."""
     pipe = fitted[0]
     folder = save_model(
         pipe,
@@ -751,7 +751,7 @@ class _Planted:
 
 
 def test_a_planted_pickle_in_a_doctored_cache_folder_never_runs(fitted, tmp_path):
-    """Non-regression test for code run by ``predict`` (issue #23).
+    """Non-regression test for code run by ``predict``.
 
     skpneumo.json could name the loader's joblib cache, and joblib unpickles
     what it finds there: a pickle planted in that folder ran when the model
@@ -843,7 +843,7 @@ _FITTED = ("steps", "classifier", "fitted")
 @pytest.mark.parametrize(
     "change, message",
     [
-        # the loader's images against the network's input (issue #23: an
+        # the loader's images against the network's input (formerly an
         # image_size of 100000 took 23.5 GB at predict, 64 failed only there)
         (_set(*_LOADER, "image_size", 100000), r"loader makes images of shape"),
         (_set(*_LOADER, "image_size", 64), r"\(64, 64, 1\).*\(16, 16, 1\)"),
@@ -897,7 +897,7 @@ _FITTED = ("steps", "classifier", "fitted")
 def test_restored_values_are_checked_against_constraints_and_network(
     fitted, tmp_path, change, message
 ):
-    """Non-regression test for parameters restored unchecked (issue #23)."""
+    """Non-regression test for parameters restored unchecked."""
     folder = save_model(fitted[0], tmp_path / "model")
     meta = json.loads((folder / "skpneumo.json").read_text())
     _doctored(folder, meta, change)
@@ -907,7 +907,7 @@ def test_restored_values_are_checked_against_constraints_and_network(
 
 
 def test_malformed_json_is_a_model_format_error(fitted, tmp_path):
-    """Non-regression test for a RecursionError from deeply nested JSON (issue #23)."""
+    """Non-regression test for a RecursionError from deeply nested JSON."""
     folder = save_model(fitted[0], tmp_path / "model")
     meta_file = folder / "skpneumo.json"
     meta = json.loads(meta_file.read_text())
@@ -994,7 +994,7 @@ def test_fuzzed_skpneumo_json_loads_and_predicts_or_is_refused(
 
     Each must raise ModelFormatError on loading, or load a model whose
     predict_proba, predict and decision rule run: no other exception, ever
-    (issue #23: a wrong dtype reached the user as a TypeError at predict).
+    (a wrong dtype once reached the user as a TypeError at predict).
     """
     import keras
 

@@ -60,10 +60,11 @@ LEVERS = {
     "batch 16": ({}, dict(batch_size=16), "wrapper"),
     "batch 64": ({}, dict(batch_size=64), "wrapper"),
     "strided first convolution": ({}, dict(stem_stride=2), "wrapper"),
-    # what the default was before #11's third round: each block normalised
-    # before pooling, three warps (Keras' RandomZoom, RandomTranslation and
-    # RandomRotation) where one RandomAffine now draws the same views, and no
-    # blur
+    # what the default was before the last training-speed changes: each block
+    # normalised before pooling, three warps (Keras' RandomZoom,
+    # RandomTranslation and RandomRotation) where one RandomAffine now draws
+    # the same views, and no blur (the "all three" lever keeps the name that
+    # benchmarks/README.md's recorded command selects it by)
     "previous block order: pool after normalisation": (
         {},
         dict(pool_first=False),
