@@ -362,7 +362,7 @@ def test_loader_bad_arrays(X, message):
 
 def test_loader_single_path_is_refused():
     with pytest.raises(
-        ValueError, match="got the single path 'x.png'. Wrap it in a list"
+        ValueError, match=r"got the single path 'x\.png'\. Wrap it in a list"
     ):
         ImageLoader().fit_transform("x.png")
 

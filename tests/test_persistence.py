@@ -118,7 +118,7 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
 
     meta_file.write_text(json.dumps(dict(meta, format_version=99)))
     with pytest.raises(
-        ModelFormatError, match="format version 99.*reads versions 1, 2 only"
+        ModelFormatError, match=r"format version 99.*reads versions 1, 2 only"
     ):
         load_model(folder)
 
@@ -129,7 +129,7 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
     bad_class = json.loads(json.dumps(meta))
     bad_class["steps"]["loader"]["class"] = "os.system"
     write_meta(folder, bad_class)
-    with pytest.raises(ModelFormatError, match="unknown class 'os.system'"):
+    with pytest.raises(ModelFormatError, match=r"unknown class 'os\.system'"):
         load_model(folder)
 
     meta_file.write_text(json.dumps(meta))
@@ -158,7 +158,7 @@ def test_digest_recorded_and_checked(fitted, tmp_path):
     damaged = bytearray(network)
     damaged[len(damaged) // 2] ^= 0xFF
     (folder / "model.keras").write_bytes(bytes(damaged))
-    with pytest.raises(ModelFormatError, match="model.keras.*SHA-256"):
+    with pytest.raises(ModelFormatError, match=r"model\.keras.*SHA-256"):
         load_model(folder)
 
 
@@ -261,7 +261,7 @@ def test_folder_of_0_1_0_loads_with_the_behaviour_it_was_fitted_with(
     # a smoothing the network does not do is refused
     params["smoothing"] = 0.8
     write_meta(folder, meta)
-    with pytest.raises(ModelFormatError, match="smooths by 0.0"):
+    with pytest.raises(ModelFormatError, match=r"smooths by 0\.0"):
         load_model(folder)
 
 
@@ -461,7 +461,7 @@ def test_wrapper_outside_the_allow_list_is_refused_by_name(fitted, tmp_path):
     with pytest.raises(ValueError, match="positive class 'NORMAL' is not classes_"):
         save_model(tuned, tmp_path / "model")
     temperature = CalibratedClassifierCV(FrozenEstimator(pipe), method="temperature")
-    with pytest.raises(ValueError, match="method='temperature'.*_TemperatureScaling"):
+    with pytest.raises(ValueError, match=r"method='temperature'.*_TemperatureScaling"):
         save_model(temperature.fit(paths, labels), tmp_path / "model")
     assert not (tmp_path / "model").exists()
 
@@ -479,14 +479,14 @@ def test_doctored_wrapper_is_refused_on_load(fitted, tmp_path):
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][1]["class"] = "os.system"
     write_meta(folder, doctored)
-    with pytest.raises(ModelFormatError, match="unknown wrapper class 'os.system'"):
+    with pytest.raises(ModelFormatError, match=r"unknown wrapper class 'os\.system'"):
         load_model(folder)
 
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][0]["fitted"]["calibrators"][0]["class"] = "subprocess.Popen"
     write_meta(folder, doctored)
     with pytest.raises(
-        ModelFormatError, match="unknown calibrator class 'subprocess.Popen'"
+        ModelFormatError, match=r"unknown calibrator class 'subprocess\.Popen'"
     ):
         load_model(folder)
 
@@ -576,7 +576,7 @@ def test_save_leaves_alone_what_is_not_a_model_folder(fitted, tmp_path):
 
     some_file = tmp_path / "some_file.txt"
     some_file.write_text("keep me")
-    with pytest.raises(FileExistsError, match="a file.*overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"a file.*overwrite=True"):
         save_model(pipe, some_file)
     assert some_file.read_text() == "keep me"
 
@@ -810,7 +810,7 @@ def test_digests_cover_all_of_skpneumo_json(fitted, tmp_path):
     meta["steps"]["classifier"]["params"]["threshold"] = 0.9
     (folder / "skpneumo.json").write_text(json.dumps(meta))
     with pytest.raises(
-        ModelFormatError, match="skpneumo.json' does not match the SHA-256 digest"
+        ModelFormatError, match=r"skpneumo\.json' does not match the SHA-256 digest"
     ):
         load_model(folder)
     network = (folder / "model.keras").read_bytes()
@@ -912,17 +912,17 @@ def test_malformed_json_is_a_model_format_error(fitted, tmp_path):
     meta_file = folder / "skpneumo.json"
     meta = json.loads(meta_file.read_text())
     meta_file.write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(ModelFormatError, match="skpneumo.json' is damaged: .*nested"):
+    with pytest.raises(ModelFormatError, match=r"skpneumo\.json' is damaged: .*nested"):
         load_model(folder)
     # nested just within what json reads, but beyond what rebuilding it can
     deep = json.loads(json.dumps(meta))
     deep["steps"]["loader"]["params"]["max_pixels"] = json.loads("[" * 900 + "]" * 900)
     meta_file.write_text(json.dumps(deep))
-    with pytest.raises(ModelFormatError, match="skpneumo.json"):
+    with pytest.raises(ModelFormatError, match=r"skpneumo\.json"):
         load_model(folder)
     for text in ("[]", '"skpneumo-model"', "\xff\xfe", "null"):
         meta_file.write_text(text, encoding="latin-1")
-        with pytest.raises(ModelFormatError, match="skpneumo.json"):
+        with pytest.raises(ModelFormatError, match=r"skpneumo\.json"):
             load_model(folder)
     from skpneumo._persistence import MAX_META_BYTES
 

@@ -8,10 +8,11 @@ Each lever is one change to the default (96 px, TensorFlow, batch 32,
 float32, oneDNN kernels, glibc's malloc), against which the report gives its
 speed-up; the previous default (128 px) is one of them. Each runs in a child
 process of its own, since the backend, ``TF_ENABLE_ONEDNN_OPTS`` and
-``LD_PRELOAD`` must be set before TensorFlow loads. A child loads the same ``--images`` training X-rays,
-fits :class:`~skpneumo.PneumoniaClassifier` once on 64 of them to warm up
-(imports, first allocations), then times a one-epoch ``fit`` on the same 64
-(half of ``--images`` when that is fewer) and one on all of them. The difference of the two is the cost of training on
+``LD_PRELOAD`` must be set before TensorFlow loads. A child loads the same
+``--images`` training X-rays, fits :class:`~skpneumo.PneumoniaClassifier`
+once on 64 of them to warm up (imports, first allocations), then times a
+one-epoch ``fit`` on the same 64 (half of ``--images`` when that is fewer)
+and one on all of them. The difference of the two is the cost of training on
 the other images, without what every fit pays once (building the network,
 tracing or compiling its step): wall time, CPU time (user + system) and minor
 page faults.

@@ -145,7 +145,7 @@ def _pad(images, *, top=0, bottom=0, left=0, right=0, mode="reflect"):
 
 def wider(fraction):
     def shift(images):
-        k = int(round(images.shape[2] * fraction / 2))
+        k = round(images.shape[2] * fraction / 2)
         return _pad(images, left=k, right=k)
 
     return shift
@@ -153,7 +153,7 @@ def wider(fraction):
 
 def taller(fraction):
     def shift(images):
-        k = int(round(images.shape[1] * fraction / 2))
+        k = round(images.shape[1] * fraction / 2)
         return _pad(images, top=k, bottom=k)
 
     return shift
@@ -161,7 +161,7 @@ def taller(fraction):
 
 def narrower(fraction):
     def shift(images):
-        k = int(round(images.shape[2] * fraction / 2))
+        k = round(images.shape[2] * fraction / 2)
         return images[:, :, k : images.shape[2] - k]
 
     return shift
@@ -169,7 +169,7 @@ def narrower(fraction):
 
 def shorter(fraction):
     def shift(images):
-        k = int(round(images.shape[1] * fraction / 2))
+        k = round(images.shape[1] * fraction / 2)
         return images[:, k : images.shape[1] - k]
 
     return shift
@@ -177,8 +177,8 @@ def shorter(fraction):
 
 def zoom_out(fraction):
     def shift(images):
-        kh = int(round(images.shape[1] * fraction / 2))
-        kw = int(round(images.shape[2] * fraction / 2))
+        kh = round(images.shape[1] * fraction / 2)
+        kw = round(images.shape[2] * fraction / 2)
         return _pad(images, top=kh, bottom=kh, left=kw, right=kw, mode="constant")
 
     return shift
@@ -186,8 +186,8 @@ def zoom_out(fraction):
 
 def zoom_in(fraction):
     def shift(images):
-        kh = int(round(images.shape[1] * fraction / 2))
-        kw = int(round(images.shape[2] * fraction / 2))
+        kh = round(images.shape[1] * fraction / 2)
+        kw = round(images.shape[2] * fraction / 2)
         return images[:, kh : images.shape[1] - kh, kw : images.shape[2] - kw]
 
     return shift
@@ -285,7 +285,7 @@ def earliest_split(data, fraction=0.25):
     for label in (0, 1):
         patients = np.unique(data.groups[data.target == label])
         patients = sorted(patients, key=_patient_number)
-        held = set(patients[: int(round(len(patients) * fraction))])
+        held = set(patients[: round(len(patients) * fraction)])
         test |= np.isin(data.groups, list(held)) & (data.target == label)
     # a patient must not straddle the split (none do: classes have their own names)
     test |= np.isin(data.groups, np.unique(data.groups[test]))
@@ -303,7 +303,7 @@ def keep_patients(data, indices, fraction, seed=0):
         return indices
     rng = np.random.RandomState(seed)
     patients = np.unique(data.groups[indices])
-    kept = rng.choice(patients, int(round(len(patients) * fraction)), replace=False)
+    kept = rng.choice(patients, round(len(patients) * fraction), replace=False)
     return indices[np.isin(data.groups[indices], kept)]
 
 
