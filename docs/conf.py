@@ -52,6 +52,9 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "markdown_report",
+    # |default_threshold|, |bundled_threshold|, ...: the operating point's
+    # numbers, read from the code and the measured files (user_guide/threshold)
+    "operating_point",
 ]
 
 templates_path = ["_templates"]

@@ -570,12 +570,12 @@ def _check_output(path, option, what, replaceable, *, overwrite, inputs):
 
 def _held_out_report(model, X, data):
     """The final model's figures on the held-out patients, with 95% intervals."""
-    from ._persistence import _decision_rule
+    from ._decision import decision_rule
     from .metrics import binary_report
 
     proba = model.predict_proba(X)[:, 1]
     y_pred = (model.predict(X) == model.classes_[1]).astype(int)
-    threshold, rule = _decision_rule(model)
+    threshold, rule = decision_rule(model)
     report = binary_report(
         data.target,
         proba,
@@ -663,9 +663,9 @@ def _predict_images(model, paths, *, n_jobs, quality=None):
     labels : ndarray of shape (n_samples,)
         ``model.predict(X)``, in ``model.classes_``.
     """
-    from ._persistence import _inner_pipeline
+    from ._wrappers import inner_pipeline
 
-    loader = _inner_pipeline(model).named_steps["loader"]
+    loader = inner_pipeline(model).named_steps["loader"]
     loader.set_params(n_jobs=n_jobs)
     paths = [str(p) for p in paths]
     if quality is None:
@@ -686,7 +686,8 @@ def _evaluate(args):
     import matplotlib.pyplot as plt
 
     from . import _atomic
-    from ._persistence import _decision_rule, load_model
+    from ._decision import decision_rule
+    from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL
     from .metrics import (
         binary_report,
@@ -724,7 +725,7 @@ def _evaluate(args):
     proba, labels = _predict_images(model, data.paths, n_jobs=args.n_jobs)
     # binary_report counts PNEUMONIA as 1, whatever labels the model was fitted with
     y_pred = (labels == model.classes_[1]).astype(int)
-    threshold, rule = _decision_rule(model)
+    threshold, rule = decision_rule(model)
     report = binary_report(
         data.target,
         proba,
@@ -877,7 +878,8 @@ def _image_files(inputs, *, say=print):
 
 
 def _predict(args):
-    from ._persistence import _decision_rule, load_model
+    from ._decision import decision_rule
+    from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL, model_location
 
     model_dir = model_location(args.model or DEFAULT_MODEL)
@@ -894,7 +896,7 @@ def _predict(args):
     proba, labels, flags = _predict_images(
         model, files, n_jobs=args.n_jobs, quality=args.quality
     )
-    note(f"labels by {_decision_rule(model)[1]}")
+    note(f"labels by {decision_rule(model)[1]}")
     n_flagged = sum(bool(found) for found in flags)
     if n_flagged:
         note(
@@ -931,13 +933,14 @@ def _predict(args):
 def _tune(args):
     import warnings
 
-    from ._persistence import _inner_pipeline, is_model_folder, load_model, save_model
+    from ._persistence import is_model_folder, load_model, save_model
     from ._pretrained import DEFAULT_MODEL
     from ._tuning import (
         OPERATING_POINT_FILE,
         tune_operating_point,
         write_operating_point,
     )
+    from ._wrappers import inner_pipeline
 
     model_name = args.model or DEFAULT_MODEL
     from ._pretrained import model_location
@@ -970,7 +973,7 @@ def _tune(args):
         target = 0.95 if args.sensitivity is None else args.sensitivity
     import_keras_quietly()
     model = load_model(model_dir)
-    loader = _inner_pipeline(model).named_steps["loader"]
+    loader = inner_pipeline(model).named_steps["loader"]
     loader.set_params(n_jobs=args.n_jobs)
     print(f"Tuning {model_name} on {_counts(data.target)} of {source}", flush=True)
     images = loader.transform([str(p) for p in data.paths])

@@ -52,3 +52,75 @@ def labels_at_threshold(proba, threshold, classes=(0, 1)):
     """
     positive = np.asarray(proba) >= threshold
     return np.asarray(classes)[positive.astype(int)]
+
+
+# --------------------------------------------------------------------------------------
+# The rule of a whole model: whichever estimator owns the threshold. The wrappers
+# that own one are known in ``_wrappers.WRAPPERS``, which points to these.
+
+
+def decision_rule(estimator):
+    """The rule that turns ``estimator``'s probabilities into labels.
+
+    Read from the estimator that owns it: the outermost post-fit wrapper that
+    predicts by itself (see ``skpneumo._wrappers``), else the pipeline's
+    classifier.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted skpneumo pipeline, bare or inside scikit-learn's post-fit
+        wrappers.
+
+    Returns
+    -------
+    threshold : float
+        PNEUMONIA (``classes_[1]``) is predicted when ``predict_proba(X)[:, 1]``
+        reaches it (exceeds it, for a calibrated model; for a
+        FixedThresholdClassifier whose ``pos_label`` is ``classes_[0]``, the
+        probability of that class must reach it).
+    rule : str
+        The same, in words, naming who owns the threshold.
+    """
+    from ._wrappers import known
+
+    while (wrapper := known(estimator)) is not None:
+        if wrapper.rule is not None:
+            return wrapper.rule(estimator)
+        estimator = estimator.estimator  # a FrozenEstimator predicts as its estimator
+    if hasattr(estimator, "steps"):
+        threshold = float(estimator.named_steps["classifier"].threshold)
+        return threshold, f"P(pneumonia) >= {threshold:g} (the classifier's threshold)"
+    raise ValueError(f"No decision rule known for a {type(estimator).__name__}.")
+
+
+def _fixed_rule(estimator):
+    # "auto" is 0.5 on predict_proba, the only response the pipeline has
+    threshold = 0.5 if estimator.threshold == "auto" else float(estimator.threshold)
+    positive = estimator.pos_label
+    if positive is not None and positive != estimator.classes_[1]:
+        return threshold, (
+            f"P({positive}) >= {threshold:g} (FixedThresholdClassifier, "
+            f"pos_label={positive!r})"
+        )
+    inner = estimator.estimator
+    while type(inner).__name__ == "FrozenEstimator":
+        inner = inner.estimator
+    if type(inner).__name__ == "CalibratedClassifierCV":
+        return threshold, (
+            f"calibrated P(pneumonia) >= {threshold:g} (FixedThresholdClassifier "
+            f"around CalibratedClassifierCV, {inner.method})"
+        )
+    return threshold, f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)"
+
+
+def _tuned_rule(estimator):
+    threshold = float(estimator.best_threshold_)
+    return threshold, f"P(pneumonia) >= {threshold:g} (TunedThresholdClassifierCV)"
+
+
+def _calibrated_rule(estimator):
+    # predict is the argmax of the calibrated probabilities: ties go to classes_[0]
+    return 0.5, (
+        f"calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, {estimator.method})"
+    )

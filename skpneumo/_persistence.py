@@ -89,8 +89,8 @@ Version 1, written before wrappers could be saved, has no ``wrappers`` and
 names the classifier's fitted state by attribute (``classes_``, ``X_shape_``,
 ...). ``load_model`` reads versions 1 and 2.
 
-Only the classes in :func:`_step_classes`, :func:`_wrapper_classes` and
-:func:`_calibrator_classes` can be rebuilt, so a doctored JSON file cannot make
+Only the classes in :func:`_step_classes` and ``_wrappers`` (the wrappers and
+their calibrators) can be rebuilt, so a doctored JSON file cannot make
 ``load_model`` instantiate anything else; ``save_model`` refuses any other
 class, naming it.
 """
@@ -98,15 +98,22 @@ class, naming it.
 import hashlib
 import json
 import math
-import numbers
 import os
-import reprlib
 from pathlib import Path
 
-import numpy as np
 from imblearn.pipeline import Pipeline
 
-from . import __version__, _atomic, _backend
+from . import __version__, _atomic, _backend, _wrappers
+from ._codec import (
+    ModelFormatError,
+    _brief,
+    _decode_dtype,
+    _decode_fields,
+    _encode,
+    _object,
+    _validate_params,
+    file_sha256,
+)
 from ._loader import ImageLoader
 from ._sampler import ZoomOverSampler
 from ._validation import check_image_size
@@ -145,21 +152,6 @@ MAX_BATCH_PIXELS = 2**31
 EARLIER_EXTRA_FILES = ("training_curves.png", "provenance.json")
 #: No skpneumo.json comes near this size; a larger one is refused unread.
 MAX_META_BYTES = 64 * 1024 * 1024
-#: The longest NumPy string dtype ("<U1024") a value in skpneumo.json may have.
-MAX_STRING_LENGTH = 1024
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 120
-
-
-def _brief(value):
-    """``repr(value)``, cut short: a doctored file can hold long values."""
-    return _REPR.repr(value)
-
-
-class ModelFormatError(ValueError):
-    """A saved model is missing, damaged or from an incompatible version."""
 
 
 def _step_classes():
@@ -172,478 +164,6 @@ def _step_classes():
     }
 
 
-def _wrapper_classes():
-    """The scikit-learn wrappers a folder can hold around the pipeline."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import (
-        FixedThresholdClassifier,
-        TunedThresholdClassifierCV,
-    )
-
-    return {
-        "FixedThresholdClassifier": FixedThresholdClassifier,
-        "TunedThresholdClassifierCV": TunedThresholdClassifierCV,
-        "CalibratedClassifierCV": CalibratedClassifierCV,
-        "FrozenEstimator": FrozenEstimator,
-    }
-
-
-def _calibrator_classes():
-    """The calibrators of a CalibratedClassifierCV, by the name the JSON gives them.
-
-    ``_SigmoidCalibration`` is private to scikit-learn, but it is what
-    ``CalibratedClassifierCV(method="sigmoid")`` fits, and only an instance of
-    it predicts as the saved one did.
-    """
-    from sklearn.calibration import _SigmoidCalibration
-    from sklearn.isotonic import IsotonicRegression
-
-    return {
-        "_SigmoidCalibration": _SigmoidCalibration,
-        "IsotonicRegression": IsotonicRegression,
-    }
-
-
-#: The fitted attributes of each calibrator that its predict reads (and that are saved).
-_CALIBRATOR_STATE = {
-    "_SigmoidCalibration": ("a_", "b_"),
-    "IsotonicRegression": (
-        "X_min_",
-        "X_max_",
-        "X_thresholds_",
-        "y_thresholds_",
-        "increasing_",
-    ),
-}
-
-
-def file_sha256(path):
-    """SHA-256 digest of a file, as a hex string."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _encode(value, where):
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, where) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v, where) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_encode(v, where) for v in value.tolist()]
-    if isinstance(value, dict):
-        return {
-            "__dict__": [
-                [_encode(k, where), _encode(v, where)] for k, v in value.items()
-            ]
-        }
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise ValueError(
-        f"Cannot save {where}={value!r}: only numbers, strings, None, tuples, lists "
-        "and dicts of them can be written to skpneumo.json (set an int random_state "
-        "and a plain sampling_strategy before saving)."
-    )
-
-
-def _encode_state(value, where):
-    """Like :func:`_encode`, but NumPy arrays and scalars keep their dtype."""
-    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biufUO":
-        return {
-            "__ndarray__": _encode(np.asarray(value).tolist(), where),
-            # "float32" reads better than "<f4"; strings need the full code ("<U9")
-            "dtype": value.dtype.name
-            if value.dtype.kind in "biuf"
-            else value.dtype.str,
-        }
-    if isinstance(value, dict):
-        return {
-            "__dict__": [
-                [_encode(k, where), _encode_state(v, where)] for k, v in value.items()
-            ]
-        }
-    return _encode(value, where)
-
-
-def _decode_dtype(name):
-    """The dtype named in skpneumo.json: a number, a bounded string, or object."""
-    if not isinstance(name, str):
-        raise ModelFormatError(f"a dtype must be a string, not {_brief(name)}")
-    try:
-        dtype = np.dtype(name)
-    except TypeError as exc:
-        raise ModelFormatError(f"unknown dtype {_brief(name)}") from exc
-    if dtype.kind in "biufO" or (
-        dtype.kind == "U" and dtype.itemsize // 4 <= MAX_STRING_LENGTH
-    ):
-        return dtype
-    raise ModelFormatError(f"dtype {_brief(name)} is not one a model holds")
-
-
-def _decode(value):
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
-            return tuple(_decode(v) for v in value["__tuple__"])
-        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
-            pairs = value["__dict__"]
-            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-                raise ModelFormatError(
-                    f"a __dict__ must list [key, value] pairs: {_brief(pairs)}"
-                )
-            return {_decode(k): _decode(v) for k, v in pairs}
-        if set(value) == {"__ndarray__", "dtype"}:
-            array = np.asarray(
-                _decode(value["__ndarray__"]), dtype=_decode_dtype(value["dtype"])
-            )
-            return array[()] if array.ndim == 0 else array  # a 0-d array was a scalar
-        raise ModelFormatError(f"unexpected object {_brief(value)}")
-    return value
-
-
-def _decode_fields(fields):
-    return {key: _decode(value) for key, value in _object(fields, "fields").items()}
-
-
-def _object(value, where):
-    """``value`` if it is a JSON object, else a ModelFormatError naming ``where``."""
-    if not isinstance(value, dict):
-        raise ModelFormatError(f"{where} must be an object, not {_brief(value)}")
-    return value
-
-
-def _real(value, where, *, finite=True):
-    """``value`` if it is a real number (not a bool), finite unless told."""
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or (finite and not math.isfinite(value))
-    ):
-        raise ModelFormatError(
-            f"{where} must be a {'finite ' if finite else ''}number, not "
-            f"{_brief(value)}"
-        )
-    return value
-
-
-def _real_vector(value, where):
-    """``value`` if it is a non-empty 1-D array of real numbers."""
-    if (
-        not isinstance(value, np.ndarray)
-        or value.ndim != 1
-        or value.size == 0
-        or value.dtype.kind not in "iuf"
-    ):
-        raise ModelFormatError(
-            f"{where} must be a non-empty 1-D array of numbers, not {_brief(value)}"
-        )
-    return value
-
-
-def _encode_params(estimator, where, *, droppable=()):
-    """Constructor parameters (but ``estimator``) as JSON, and those left out.
-
-    A parameter in ``droppable`` is only read by ``fit``; unless it is a plain
-    value (None, a number, a string) it is left out, to be restored as its
-    default, instead of refusing the save or writing, say, every index of a
-    list of cross-validation folds.
-    """
-    params, dropped = {}, []
-    for key, value in estimator.get_params(deep=False).items():
-        if key == "estimator":
-            continue
-        if key in droppable and not (
-            value is None or isinstance(value, (bool, int, float, str))
-        ):
-            dropped.append(key)
-            continue
-        params[key] = _encode(value, f"{where}.{key}")
-    return params, dropped
-
-
-def _copy_n_features(wrapper, inner):
-    # as the wrappers' own fit does
-    if hasattr(inner, "n_features_in_"):
-        wrapper.n_features_in_ = inner.n_features_in_
-
-
-# --------------------------------------------------------------------------------------
-# One describe/rebuild pair per wrapper class: describe(wrapper) returns its JSON entry
-# and the fitted estimator it predicts with; rebuild(entry, inner) makes the wrapper
-# again around that estimator.
-
-
-def _describe_fixed(wrapper):
-    from sklearn.utils.validation import check_is_fitted
-
-    # A FixedThresholdClassifier predicts without fit when its estimator is
-    # fitted (scikit-learn checks the estimator, then estimator_); fit would
-    # make a fitted clone, estimator_, and predict with that.
-    prefit = not hasattr(wrapper, "estimator_")
-    inner = wrapper.estimator if prefit else wrapper.estimator_
-    if prefit:
-        check_is_fitted(inner)
-    params, dropped = _encode_params(wrapper, "FixedThresholdClassifier")
-    return {
-        "params": params,
-        "prefit": prefit,
-        "fitted": {},
-        "dropped_params": dropped,
-    }, inner
-
-
-def _rebuild_fixed(cls, entry, inner):
-    from sklearn.base import clone
-
-    params = _decode_fields(entry["params"])
-    pos_label = params.get("pos_label")
-    if pos_label is not None and pos_label not in inner.classes_.tolist():
-        raise ModelFormatError(
-            f"pos_label {_brief(pos_label)} is not one of the classes "
-            f"{inner.classes_.tolist()}"
-        )
-    if entry["prefit"]:
-        return cls(inner, **params)
-    wrapper = cls(clone(inner), **params)
-    wrapper.estimator_ = inner
-    _copy_n_features(wrapper, inner)
-    return wrapper
-
-
-def _describe_tuned(wrapper):
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(wrapper, "estimator_")
-    inner = wrapper.estimator_
-    # The folds, the seed and the scorer served the fit. predict only reads the
-    # scorer's positive class (from the private curve scorer that fit made); a
-    # scorer JSON cannot hold is left out, which the default scoring replaces
-    # exactly when that class is classes_[1] or unset.
-    params, dropped = _encode_params(
-        wrapper,
-        "TunedThresholdClassifierCV",
-        droppable=("cv", "random_state", "scoring"),
-    )
-    pos_label = wrapper._curve_scorer._get_pos_label()
-    if (
-        "scoring" in dropped
-        and pos_label is not None
-        and pos_label != wrapper.classes_[1]
-    ):
-        raise ValueError(
-            f"Cannot save TunedThresholdClassifierCV.scoring={wrapper.scoring!r}: its "
-            f"positive class {pos_label!r} is not classes_[1], and only the scorer "
-            "records it. Tune with a scoring name, or a scorer for classes_[1]."
-        )
-    fitted = {
-        key: _encode_state(getattr(wrapper, key), f"TunedThresholdClassifierCV.{key}")
-        for key in ("best_threshold_", "best_score_", "cv_results_")
-        if hasattr(wrapper, key)
-    }
-    entry = {
-        "params": params,
-        "prefit": wrapper.estimator is inner,
-        "fitted": fitted,
-        "dropped_params": dropped,
-    }
-    return entry, inner
-
-
-def _rebuild_tuned(cls, entry, inner):
-    from sklearn.base import clone
-
-    params, fitted = _decode_fields(entry["params"]), _decode_fields(entry["fitted"])
-    wrapper = cls(inner if entry["prefit"] else clone(inner), **params)
-    wrapper.estimator_ = inner
-    wrapper.best_threshold_ = _real(fitted["best_threshold_"], "best_threshold_")
-    wrapper.best_score_ = _real(fitted["best_score_"], "best_score_", finite=False)
-    if "cv_results_" in fitted:
-        results = fitted["cv_results_"]
-        if not isinstance(results, dict) or set(results) != {"thresholds", "scores"}:
-            raise ModelFormatError(
-                "cv_results_ must hold 'thresholds' and 'scores', not "
-                f"{_brief(results)}"
-            )
-        thresholds = _real_vector(results["thresholds"], "cv_results_['thresholds']")
-        scores = _real_vector(results["scores"], "cv_results_['scores']")
-        if thresholds.shape != scores.shape:
-            raise ModelFormatError("cv_results_ has as many thresholds as scores")
-        wrapper.cv_results_ = results
-    _copy_n_features(wrapper, inner)
-    # predict reads the positive class from this private attribute, which fit
-    # sets from the same scikit-learn method.
-    wrapper._curve_scorer = wrapper._get_curve_scorer()
-    return wrapper
-
-
-def _describe_calibrated(wrapper):
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(wrapper, "calibrated_classifiers_")
-    pairs = wrapper.calibrated_classifiers_
-    if len(pairs) != 1:
-        raise ValueError(
-            f"Cannot save a CalibratedClassifierCV that holds {len(pairs)} calibrated "
-            "copies of its estimator (ensemble=True over cross-validation folds): a "
-            "model folder holds one network. Calibrate a fitted pipeline wrapped in "
-            "sklearn.frozen.FrozenEstimator, or set ensemble=False."
-        )
-    pair = pairs[0]
-    classes = _calibrator_classes()
-    calibrators = []
-    for calibrator in pair.calibrators:
-        name = type(calibrator).__name__
-        if classes.get(name) is not type(calibrator):
-            raise ValueError(
-                f"Cannot save CalibratedClassifierCV(method={wrapper.method!r}): its "
-                f"calibrator {name} is not one skpneumo.json can hold (method "
-                "'sigmoid' or 'isotonic' can be saved)."
-            )
-        where = f"CalibratedClassifierCV.{name}"
-        calibrators.append(
-            {
-                "class": name,
-                "params": _encode_params(calibrator, where)[0],
-                "fitted": {
-                    key: _encode_state(getattr(calibrator, key), f"{where}.{key}")
-                    for key in _CALIBRATOR_STATE[name]
-                },
-            }
-        )
-    params, dropped = _encode_params(
-        wrapper, "CalibratedClassifierCV", droppable=("cv",)
-    )
-    entry = {
-        "params": params,
-        "prefit": wrapper.estimator is pair.estimator,
-        "fitted": {
-            "classes_": _encode_state(
-                wrapper.classes_, "CalibratedClassifierCV.classes_"
-            ),
-            "calibrators": calibrators,
-        },
-        "dropped_params": dropped,
-    }
-    return entry, pair.estimator
-
-
-#: The calibrator class of each CalibratedClassifierCV method that can be saved.
-_METHOD_CALIBRATOR = {
-    "sigmoid": "_SigmoidCalibration",
-    "isotonic": "IsotonicRegression",
-}
-
-
-def _check_calibrator_state(name, state):
-    """Refuse a calibrator state that its predict would choke on."""
-    if name == "_SigmoidCalibration":
-        for key in ("a_", "b_"):
-            _real(state[key], key)
-        return
-    _real(state["X_min_"], "X_min_")
-    _real(state["X_max_"], "X_max_")
-    x = _real_vector(state["X_thresholds_"], "X_thresholds_")
-    y = _real_vector(state["y_thresholds_"], "y_thresholds_")
-    if x.shape != y.shape:
-        raise ModelFormatError("X_thresholds_ and y_thresholds_ differ in length")
-    if not isinstance(state["increasing_"], (bool, np.bool_)):
-        raise ModelFormatError(
-            f"increasing_ must be true or false, not {_brief(state['increasing_'])}"
-        )
-
-
-def _rebuild_calibrated(cls, entry, inner):
-    from sklearn.base import clone
-    from sklearn.calibration import _CalibratedClassifier
-
-    wrapper = cls(
-        inner if entry["prefit"] else clone(inner), **_decode_fields(entry["params"])
-    )
-    fitted = _object(entry["fitted"], "fitted")
-    wrapper.classes_ = _decode(fitted["classes_"])
-    if not (
-        isinstance(wrapper.classes_, np.ndarray)
-        and wrapper.classes_.tolist() == inner.classes_.tolist()
-    ):
-        raise ModelFormatError(
-            f"classes_ {_brief(wrapper.classes_)} are not the classes "
-            f"{inner.classes_.tolist()} of the estimator it calibrates"
-        )
-    classes = _calibrator_classes()
-    specs = fitted["calibrators"]
-    if not isinstance(specs, list) or len(specs) != 1:
-        raise ModelFormatError(
-            f"a calibrated binary classifier has one calibrator, not {_brief(specs)}"
-        )
-    calibrators = []
-    for spec in specs:
-        spec = _object(spec, "calibrator")
-        if spec["class"] not in classes:
-            raise ModelFormatError(f"unknown calibrator class {spec['class']!r}")
-        if _METHOD_CALIBRATOR.get(wrapper.method) != spec["class"]:
-            raise ModelFormatError(
-                f"method={wrapper.method!r} does not fit with a {spec['class']}"
-            )
-        calibrator = classes[spec["class"]](**_decode_fields(spec["params"]))
-        _validate_params(calibrator)
-        # exactly the attributes that were saved: nothing else can be set
-        spec_fitted = _object(spec["fitted"], "calibrator fitted state")
-        state = {
-            key: _decode(spec_fitted[key]) for key in _CALIBRATOR_STATE[spec["class"]]
-        }
-        _check_calibrator_state(spec["class"], state)
-        if spec["class"] == "IsotonicRegression":
-            # IsotonicRegression rebuilds its interpolating function (f_, which
-            # is left out of its state) in __setstate__, its pickle hook; the
-            # version entry tells scikit-learn the state is of its own version.
-            import sklearn
-
-            calibrator.__setstate__(
-                {**vars(calibrator), **state, "_sklearn_version": sklearn.__version__}
-            )
-        else:
-            vars(calibrator).update(state)
-        calibrators.append(calibrator)
-    # the private pairing of estimator and calibrators that fit makes, and
-    # predict_proba iterates over
-    wrapper.calibrated_classifiers_ = [
-        _CalibratedClassifier(
-            inner, calibrators, classes=wrapper.classes_, method=wrapper.method
-        )
-    ]
-    _copy_n_features(wrapper, inner)
-    return wrapper
-
-
-def _describe_frozen(wrapper):
-    return {
-        "params": {},
-        "prefit": True,
-        "fitted": {},
-        "dropped_params": [],
-    }, wrapper.estimator
-
-
-def _rebuild_frozen(cls, entry, inner):
-    return cls(inner)
-
-
-_WRAPPERS = {
-    "FixedThresholdClassifier": (_describe_fixed, _rebuild_fixed),
-    "TunedThresholdClassifierCV": (_describe_tuned, _rebuild_tuned),
-    "CalibratedClassifierCV": (_describe_calibrated, _rebuild_calibrated),
-    "FrozenEstimator": (_describe_frozen, _rebuild_frozen),
-}
-
-
 def _unwrap(estimator):
     """Split ``estimator`` into its JSON wrapper entries and the pipeline inside.
 
@@ -653,19 +173,12 @@ def _unwrap(estimator):
         Naming the class of a wrapper that cannot be saved, or the steps of a
         pipeline that is not the skpneumo one.
     """
-    classes = _wrapper_classes()
-    wrappers = []
-    # by exact class, not hasattr: FrozenEstimator forwards `steps` to its pipeline,
-    # and a subclass may predict differently from the class that is rebuilt
-    while (name := type(estimator).__name__) in classes and classes[name] is type(
-        estimator
-    ):
-        entry, estimator = _WRAPPERS[name][0](estimator)
-        wrappers.append({"class": name, **entry})
+    wrappers, estimator = _wrappers.split(estimator)
     if not hasattr(estimator, "steps"):
         raise ValueError(
-            f"save_model cannot save a {type(estimator).__module__}.{name}: it saves "
-            f"the skpneumo pipeline, bare or inside {', '.join(sorted(classes))}."
+            f"save_model cannot save a {type(estimator).__module__}."
+            f"{type(estimator).__name__}: it saves the skpneumo pipeline, bare or "
+            f"inside {', '.join(sorted(_wrappers.WRAPPERS))}."
         )
     names = [name for name, _ in estimator.steps]
     if names != list(STEPS):
@@ -673,75 +186,6 @@ def _unwrap(estimator):
             f"save_model expects a pipeline with the steps {list(STEPS)}; got {names}."
         )
     return wrappers, estimator
-
-
-def _inner_pipeline(estimator):
-    """The skpneumo pipeline inside any of the wrappers ``load_model`` rebuilds."""
-    return _unwrap(estimator)[1]
-
-
-def _decision_rule(estimator):
-    """The rule that turns ``estimator``'s probabilities into labels.
-
-    Read from the estimator that owns it: the outermost wrapper that predicts
-    by itself, else the pipeline's classifier.
-
-    Returns
-    -------
-    threshold : float
-        PNEUMONIA (``classes_[1]``) is predicted when ``predict_proba(X)[:, 1]``
-        reaches it (exceeds it, for a calibrated model; for a
-        FixedThresholdClassifier whose ``pos_label`` is ``classes_[0]``, the
-        probability of that class must reach it).
-    rule : str
-        The same, in words, naming who owns the threshold.
-    """
-    while True:
-        name = type(estimator).__name__
-        if name == "FrozenEstimator":
-            estimator = estimator.estimator
-            continue
-        if name == "FixedThresholdClassifier":
-            # "auto" is 0.5 on predict_proba, the only response the pipeline has
-            threshold = (
-                0.5 if estimator.threshold == "auto" else float(estimator.threshold)
-            )
-            positive = estimator.pos_label
-            if positive is not None and positive != estimator.classes_[1]:
-                return threshold, (
-                    f"P({positive}) >= {threshold:g} (FixedThresholdClassifier, "
-                    f"pos_label={positive!r})"
-                )
-            inner = estimator.estimator
-            while type(inner).__name__ == "FrozenEstimator":
-                inner = inner.estimator
-            if type(inner).__name__ == "CalibratedClassifierCV":
-                return threshold, (
-                    f"calibrated P(pneumonia) >= {threshold:g} (FixedThresholdClassifier "
-                    f"around CalibratedClassifierCV, {inner.method})"
-                )
-            return (
-                threshold,
-                f"P(pneumonia) >= {threshold:g} (FixedThresholdClassifier)",
-            )
-        if name == "TunedThresholdClassifierCV":
-            threshold = float(estimator.best_threshold_)
-            return (
-                threshold,
-                f"P(pneumonia) >= {threshold:g} (TunedThresholdClassifierCV)",
-            )
-        if name == "CalibratedClassifierCV":
-            # predict is the argmax of the calibrated probabilities: ties go to classes_[0]
-            return 0.5, (
-                f"calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, {estimator.method})"
-            )
-        if hasattr(estimator, "steps"):
-            threshold = float(estimator.named_steps["classifier"].threshold)
-            return (
-                threshold,
-                f"P(pneumonia) >= {threshold:g} (the classifier's threshold)",
-            )
-        raise ValueError(f"No decision rule known for a {name}.")
 
 
 def _network_for_inference(model):
@@ -1000,28 +444,6 @@ def _check_digests(meta, meta_file, model_file):
         )
 
 
-def _validate_params(estimator):
-    """Check ``estimator``'s parameters against its constraints, bools strictly.
-
-    scikit-learn counts True and False as the integers 1 and 0; ``save_model``
-    never writes one where a number is meant, so a doctored file that does is
-    refused.
-    """
-    constraints = getattr(type(estimator), "_parameter_constraints", None)
-    if constraints is None:
-        return
-    estimator._validate_params()
-    for key, value in estimator.get_params(deep=False).items():
-        allowed = constraints.get(key, ())
-        if isinstance(value, bool) and not {"boolean", "verbose"} & set(
-            c for c in allowed if isinstance(c, str)
-        ):
-            raise ModelFormatError(
-                f"the {key!r} parameter of {type(estimator).__name__} cannot be "
-                f"{value!r}"
-            )
-
-
 def _check_step(name, step):
     """Validate a rebuilt step's parameters as its ``fit`` would."""
     _validate_params(step)
@@ -1121,7 +543,7 @@ def _parse(meta, version):
         raise ModelFormatError(
             f"'wrappers' must be a list, not {type(wrappers).__name__}"
         )
-    wrapper_classes = _wrapper_classes()
+    wrapper_classes = _wrappers._wrapper_classes()
     for entry in wrappers:
         entry = _object(entry, "a wrapper")
         if entry["class"] not in wrapper_classes:
@@ -1277,11 +699,13 @@ def load_model(path):
             f"{str(meta_file)!r}: cannot rebuild the classifier: {_brief(exc)}"
         ) from exc
     estimator = pipeline
-    wrapper_classes = _wrapper_classes()
+    wrapper_classes = _wrappers._wrapper_classes()
     for entry in reversed(wrappers):
         name = entry["class"]
         try:
-            estimator = _WRAPPERS[name][1](wrapper_classes[name], entry, estimator)
+            estimator = _wrappers.WRAPPERS[name].rebuild(
+                wrapper_classes[name], entry, estimator
+            )
             _validate_params(estimator)
         except ModelFormatError as exc:
             raise ModelFormatError(f"{str(meta_file)!r}, {name}: {exc}") from exc

@@ -481,7 +481,8 @@ def tune_operating_point(
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
-    from ._persistence import _decision_rule, _inner_pipeline
+    from ._decision import decision_rule
+    from ._wrappers import inner_pipeline
 
     if isinstance(X, (list, tuple)):
         X = np.asarray(X, dtype=object)
@@ -508,7 +509,7 @@ def tune_operating_point(
     def measured(estimator, proba):
         labels = np.asarray(estimator.predict(X))
         y_pred = (labels == estimator.classes_[1]).astype(int)
-        threshold, rule = _decision_rule(estimator)
+        threshold, rule = decision_rule(estimator)
         ci = operating_point_interval(
             y,
             y_pred,
@@ -531,7 +532,7 @@ def tune_operating_point(
     if calibrate is None:
         estimator = _probability_source(model)
     else:
-        pipeline = _inner_pipeline(model)
+        pipeline = inner_pipeline(model)
         estimator = CalibratedClassifierCV(FrozenEstimator(pipeline), method=calibrate)
         estimator.fit(X, y)
         cross_fitted = _cross_fitted_calibration(

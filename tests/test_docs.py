@@ -250,3 +250,101 @@ def test_bootstrap_counts_in_the_text_are_the_code_defaults():
         model_card.N_BOOTSTRAPS
     )
     assert f"`skpneumo evaluate` draws {evaluate} by default" in card
+
+
+# The operating point's numbers, which only docs/user_guide/threshold.rst may
+# give, and only through the substitutions of docs/_ext/operating_point.py:
+# the bundled model's calibrated threshold (and a stale value of it) anywhere,
+# and the pipeline's raw 0.2 (or f693afc's 0.29) where a threshold is meant.
+_OPERATING_POINT_EXACT = re.compile(r"(?<![\d.])0\.(?:480|0839)")
+_RAW_THRESHOLD = re.compile(r"(?<![\d.])0\.29?(?![\d])")
+
+
+def _quoted_operating_points(text):
+    """The operating-point numbers that ``text`` types by hand, with context.
+
+    ``0.480`` and ``0.0839`` count anywhere; ``0.2`` and ``0.29`` count when
+    the 50 characters before them name a threshold, or they follow "at"
+    (as in "specificity at 0.2"), so that a dropout of 0.2 or a specificity of
+    0.29 does not.
+    """
+    text = " ".join(text.split())  # a number wrapped onto the next line
+    found = [m for m in _OPERATING_POINT_EXACT.finditer(text)]
+    for m in _RAW_THRESHOLD.finditer(text):
+        before = text[max(0, m.start() - 50) : m.start()].lower()
+        if "threshold" in before or before.endswith(" at "):
+            found.append(m)
+    return [text[max(0, m.start() - 40) : m.end() + 10] for m in found]
+
+
+@pytest.mark.parametrize(
+    "text, quoted",
+    [
+        ("the bundled model's threshold is 0.480 on", True),
+        ("calibrated P >= 0.48021 (FixedThresholdClassifier)", True),
+        ("a stale 0.0839", True),
+        ("pool first, blur, threshold\n0.29; the section", True),
+        ("``threshold=0.2`` on the raw P", True),
+        ("(0.79 / 0.77 specificity at 0.2)", True),
+        ("pipe.set_params(classifier__dropout=0.2)", False),
+        ("the share of pixels above 0.2, 0.509 for", False),
+        ("zoomed-out views lost much (black border 0.52 / 0.29).", False),
+        ("a threshold of 0.25 or 0.218", False),
+        ("threshold |default_threshold| on the raw P", False),
+    ],
+)
+def test_operating_point_check_catches_what_it_should(text, quoted):
+    assert bool(_quoted_operating_points(text)) is quoted
+
+
+def test_no_page_types_the_operating_point_by_hand():
+    # docs/user_guide/threshold.rst owns the operating point; every hand-written
+    # page (and README.md) links to it instead of quoting its numbers, so that a
+    # new threshold or a recalibrated bundled model cannot leave a page stale
+    sources = [
+        path
+        for path in sorted(DOCS.rglob("*.rst"))
+        if not {"_build", "generated", "auto_examples"} & set(path.parts)
+    ] + [ROOT / "README.md"]
+    quoted = {
+        str(path.relative_to(ROOT)): found
+        for path in sources
+        if (found := _quoted_operating_points(path.read_text(encoding="utf-8")))
+    }
+    assert not quoted, f"operating-point numbers typed by hand: {quoted}"
+    owner = (DOCS / "user_guide" / "threshold.rst").read_text(encoding="utf-8")
+    for name in (
+        "default_threshold",
+        "bundled_threshold",
+        "bundled_raw_threshold",
+        "bare_threshold",
+        "target_sensitivity",
+    ):
+        assert f"|{name}|" in owner, name
+
+
+def test_operating_point_substitutions_come_from_the_code_and_files():
+    pytest.importorskip("sphinx")
+    import json
+
+    from skpneumo._decision import DEFAULT_THRESHOLD
+    from skpneumo._pretrained import pretrained_path
+    from skpneumo.metrics import TARGET_SENSITIVITY
+
+    operating_point = _import_ext("operating_point")
+    values = operating_point.substitutions()
+    calibration = json.loads((pretrained_path() / "provenance.json").read_text())[
+        "calibration"
+    ]
+    assert values["default_threshold"] == f"{DEFAULT_THRESHOLD:g}"
+    assert values["target_sensitivity"] == f"{TARGET_SENSITIVITY:g}"
+    assert values["bare_threshold"] == "0.5"
+    assert values["bundled_raw_threshold"] == f"{calibration['raw_threshold']:g}"
+    assert float(values["bundled_threshold"]) == pytest.approx(
+        calibration["threshold"], abs=5e-4
+    )
+    assert operating_point.MISSING not in values.values()
+    epilog = operating_point.epilog(values)
+    assert f".. |default_threshold| replace:: {DEFAULT_THRESHOLD:g}" in epilog.split(
+        "\n"
+    )

@@ -502,27 +502,27 @@ def test_decision_rule_names_its_owner(fitted):
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
-    from skpneumo._persistence import _decision_rule
+    from skpneumo._decision import decision_rule
 
     pipe, paths = fitted
-    assert _decision_rule(pipe) == (
+    assert decision_rule(pipe) == (
         0.4,
         "P(pneumonia) >= 0.4 (the classifier's threshold)",
     )
     fixed = FixedThresholdClassifier(pipe, threshold=0.25)
-    assert _decision_rule(fixed) == (
+    assert decision_rule(fixed) == (
         0.25,
         "P(pneumonia) >= 0.25 (FixedThresholdClassifier)",
     )
-    assert _decision_rule(FixedThresholdClassifier(pipe))[0] == 0.5  # threshold="auto"
+    assert decision_rule(FixedThresholdClassifier(pipe))[0] == 0.5  # threshold="auto"
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipe)).fit(
         paths, _labels(paths)
     )
-    assert _decision_rule(calibrated) == (
+    assert decision_rule(calibrated) == (
         0.5,
         "calibrated P(pneumonia) > 0.5 (CalibratedClassifierCV, sigmoid)",
     )
-    assert _decision_rule(FrozenEstimator(fixed)) == _decision_rule(fixed)
+    assert decision_rule(FrozenEstimator(fixed)) == decision_rule(fixed)
 
 
 def test_network_is_saved_without_optimizer_state(fitted, tmp_path):
@@ -998,7 +998,7 @@ def test_fuzzed_skpneumo_json_loads_and_predicts_or_is_refused(
     """
     import keras
 
-    import skpneumo._persistence as persistence
+    from skpneumo._decision import decision_rule
 
     pipe, paths = fitted
     model = _wrap(kind, pipe, paths, _labels(paths))
@@ -1020,7 +1020,7 @@ def test_fuzzed_skpneumo_json_loads_and_predicts_or_is_refused(
         try:
             assert loaded.predict_proba(X).shape == (3, 2)
             assert len(loaded.predict(X)) == 3
-            persistence._decision_rule(loaded)
+            decision_rule(loaded)
         except Exception as exc:
             raise AssertionError(f"{path} = {value!r} loaded, then {exc!r}") from exc
         outcomes["loaded"] += 1

@@ -8,7 +8,7 @@ from _helpers import TINY, routed
 from sklearn.metrics import confusion_matrix
 
 from skpneumo import load_model, make_pneumonia_pipeline, save_model
-from skpneumo._persistence import _decision_rule
+from skpneumo._decision import decision_rule
 from skpneumo._tuning import (
     MIN_IMAGES_PER_CLASS,
     SmallSampleWarning,
@@ -120,7 +120,7 @@ def test_tune_meets_the_target_and_records_it(site, calibrate, tmp_path):
     sensitivity = labels[data.target == 1].mean()
     assert sensitivity >= 0.9
     assert record["tuned"]["sensitivity"] == sensitivity
-    assert record["threshold"] == tuned.threshold == _decision_rule(tuned)[0]
+    assert record["threshold"] == tuned.threshold == decision_rule(tuned)[0]
     assert record["n_images"] == {"NORMAL": 24, "PNEUMONIA": 24}
     assert record["n_patients"] == {"NORMAL": 12, "PNEUMONIA": 12}  # 2 images each
     assert record["calibration"] == calibrate
@@ -128,7 +128,7 @@ def test_tune_meets_the_target_and_records_it(site, calibrate, tmp_path):
     assert low <= sensitivity <= high
     low, high = record["tuned"]["ci"]["sensitivity"]  # re-chosen in every resample
     assert 0 <= low <= high <= 1
-    assert record["previous"]["rule"] == _decision_rule(model)[1]
+    assert record["previous"]["rule"] == decision_rule(model)[1]
     if calibrate:
         error = record["tuned"]["calibration_error"]
         assert error["cross_fitted_folds"] == 5 and 0 <= error["brier"] <= 1

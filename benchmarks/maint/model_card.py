@@ -99,17 +99,17 @@ def main(argv=None):
     from sklearn.model_selection import StratifiedGroupKFold
 
     import skpneumo
-    from skpneumo._persistence import _inner_pipeline
     from skpneumo._pretrained import pretrained_path
     from skpneumo._tuning import CALIBRATION_FOLDS
+    from skpneumo._wrappers import inner_pipeline
     from skpneumo.datasets import load_chest_xray
-    from skpneumo.metrics import binary_report
+    from skpneumo.metrics import TARGET_SENSITIVITY, binary_report
 
     folder = pretrained_path()
     meta = json.loads((folder / "skpneumo.json").read_text())
     provenance = json.loads((folder / "provenance.json").read_text())
     model = skpneumo.load_pretrained()
-    pipe = _inner_pipeline(model)
+    pipe = inner_pipeline(model)
     classifier = pipe.named_steps["classifier"]
     threshold = float(model.threshold)
     raw_threshold = float(classifier.threshold)
@@ -292,9 +292,11 @@ def main(argv=None):
             + worst_rows
         ),
         cv_table="\n".join(
-            ["| measure | mean ± sd over 3 folds |", "| --- | --- |"] + cv_lines
+            ["| measure | mean ± sample SD (ddof=1) over 3 folds |", "| --- | --- |"]
+            + cv_lines
         ),
         bench_command=bench["settings"]["command"],
+        target_sensitivity=TARGET_SENSITIVITY,
     )
     args.out.write_text(text)
     print(f"Wrote {args.out} (keras {keras.__version__}, {keras.backend.backend()})")
@@ -397,7 +399,8 @@ sensitivity with every image shifted:
 
 ### Patient-grouped cross-validation
 
-`python -m benchmarks.studies.quality` (3 folds of the training split, split by patient):
+`python -m benchmarks.studies.quality` (3 folds of the training split, split by patient;
+the same run as `benchmarks/studies/quality.md`, whose ± is also the sample SD):
 
 {cv_table}
 
@@ -410,13 +413,18 @@ of the Kaggle data for figures with intervals.
 ## The threshold and what it trades
 
 The network's own operating point ({raw_threshold:g}) is the highest threshold that
-kept a sensitivity of 0.97 on held-out patients as they are, on both splits of the shift
-benchmark; the shifts were checked at it and did not set it. On new patients of the
+kept a sensitivity of {target_sensitivity:g} (`skpneumo.metrics.TARGET_SENSITIVITY`) on
+held-out patients as they are, on both splits of the shift benchmark; the shifts were
+checked at it and did not set it. The bundled model applies its calibrated value,
+{threshold:.4f}, to its calibrated probability; a bare `PneumoniaClassifier` keeps
+scikit-learn's 0.5. On new patients of the
 training period it keeps a sensitivity of {grouped_sens:.3f} at a specificity of
 {grouped_spec:.3f} (held-out patients above). A higher threshold buys specificity at the
 cost of sensitivity. The calibrated probability is what to read as a risk; the label is
 the operating point's. Re-choose the threshold on images of your own site
-(`skpneumo tune`) before relying on the labels there.
+(`skpneumo tune`) before relying on the labels there. The documentation's threshold page
+(`docs/user_guide/threshold.rst`) says which threshold applies to which probability and
+how to choose your own.
 
 ## Known failure modes
 

@@ -43,8 +43,8 @@ from PIL import Image
 from benchmarks.studies.robustness import pipeline_for
 from skpneumo import load_model, save_model
 from skpneumo._image import decode_file
-from skpneumo._persistence import _inner_pipeline
 from skpneumo._pretrained import model_location
+from skpneumo._wrappers import inner_pipeline
 from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report
 
@@ -106,7 +106,7 @@ def readings(paths, copies, size, folder):
 
 
 def score_model(model, paths, y, copies, folder):
-    pipeline = _inner_pipeline(model)
+    pipeline = inner_pipeline(model)
     loader = pipeline.named_steps["loader"]
     size = (
         (loader.image_size, loader.image_size)

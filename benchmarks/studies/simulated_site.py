@@ -199,8 +199,10 @@ def main(argv=None):
         parser.error(f"unknown shift(s) {unknown}; known: {list(SHIFTS)}")
 
     from skpneumo import ImageLoader
-    from skpneumo._persistence import _decision_rule, _inner_pipeline, load_model
+    from skpneumo._decision import decision_rule
+    from skpneumo._persistence import load_model
     from skpneumo._pretrained import pretrained_path
+    from skpneumo._wrappers import inner_pipeline
     from skpneumo.datasets import load_chest_xray
 
     start = time.perf_counter()
@@ -216,7 +218,7 @@ def main(argv=None):
     held = held_out_patients(data)
     y, groups = data.target[held], data.groups[held]
     model = load_model(folder)
-    loader = _inner_pipeline(model).named_steps["loader"]
+    loader = inner_pipeline(model).named_steps["loader"]
     raw = ImageLoader(image_size=224, n_jobs=args.n_jobs).fit_transform(
         data.paths[held]
     )
@@ -244,7 +246,7 @@ def main(argv=None):
     settings = {
         "command": "python -m benchmarks.studies.simulated_site "
         + " ".join(argv if argv is not None else sys.argv[1:]),
-        "default_threshold": _decision_rule(model)[0],
+        "default_threshold": decision_rule(model)[0],
         "n_images": len(y),
         "n_normal": int((y == 0).sum()),
         "n_pneumonia": int((y == 1).sum()),

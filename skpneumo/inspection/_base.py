@@ -16,39 +16,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_image_array
-
-#: The post-fit wrappers whose network the maps explain, and where each keeps
-#: the fitted estimator it wraps (a prefit or frozen one in ``estimator``).
-_WRAPPERS = {
-    "FixedThresholdClassifier": ("estimator_", "estimator"),
-    "TunedThresholdClassifierCV": ("estimator_",),
-    "CalibratedClassifierCV": ("estimator",),
-    "FrozenEstimator": ("estimator",),
-}
-
-
-def _peel(estimator):
-    """The estimator inside searches and post-fit wrappers, and the outermost one.
-
-    Returns ``(inner, wrapper)``: ``wrapper`` is the outermost post-fit wrapper
-    (whose ``predict`` is the model's decision), or None when there is none.
-    """
-    wrapper = None
-    while True:
-        if hasattr(estimator, "best_estimator_"):  # a fitted GridSearchCV and alike
-            estimator = estimator.best_estimator_
-            continue
-        name = type(estimator).__name__
-        if name not in _WRAPPERS:
-            return estimator, wrapper
-        if wrapper is None and name != "FrozenEstimator":
-            wrapper = estimator
-        for attribute in _WRAPPERS[name]:
-            if hasattr(estimator, attribute):
-                estimator = getattr(estimator, attribute)
-                break
-        else:
-            raise TypeError(f"estimator holds an unfitted {name}: fit it first.")
+from .._wrappers import peel
 
 
 def _unwrap(estimator):
@@ -58,7 +26,7 @@ def _unwrap(estimator):
     classifier, in order; samplers (``fit_resample``), ``None`` and
     ``"passthrough"`` steps act in ``fit`` only and are left out.
     """
-    estimator, _ = _peel(estimator)
+    estimator, _ = peel(estimator)
     steps = getattr(estimator, "steps", None)
     if steps is None:
         transformers, classifier = [], estimator
@@ -88,7 +56,7 @@ def _model_inputs(estimator, X):
     classifier's own rule, or the outermost wrapper's ``predict`` (whose
     threshold or calibration the classifier does not know).
     """
-    _, wrapper = _peel(estimator)
+    _, wrapper = peel(estimator)
     transformers, classifier = _unwrap(estimator)
     for step in transformers:
         X = step.transform(X)
