@@ -28,7 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import skpneumo  # noqa: E402
+import skpneumo
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent

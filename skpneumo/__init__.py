@@ -16,10 +16,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ImageLoadError",
-    "ModelFormatError",
     "ImageLoader",
     "ImageQualityError",
     "ImageQualityWarning",
+    "ModelFormatError",
     "PneumoniaClassifier",
     "ZoomOverSampler",
     "build_cnn",

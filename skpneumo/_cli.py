@@ -586,7 +586,7 @@ def _held_out_report(model, X, data):
         random_state=0,
     )
     report.update(
-        n_images=int(len(data.target)),
+        n_images=len(data.target),
         n_patients=len(set(data.groups)),
         decision_rule=rule,
         patients=sorted(set(data.groups.tolist())),
@@ -736,7 +736,7 @@ def _evaluate(args):
     )
     report.update(
         split=args.split,
-        n_images=int(len(data.target)),
+        n_images=len(data.target),
         model=model_name,
         decision_rule=rule,
     )

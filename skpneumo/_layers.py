@@ -20,8 +20,10 @@ class RandomGamma(layers.Layer):
     A gamma above 1 darkens the mid-tones and below 1 brightens them, as a
     different exposure or detector response curve would; black and white stay
     put. The gamma of each image is ``exp(u)`` with ``u`` drawn uniformly from
-    ``[-log(1 + factor), log(1 + factor)]``, so ``factor=0.5`` gives gammas
-    from 1/1.5 to 1.5. Outside training the layer returns its input unchanged.
+    ``[-log(1 + factor), log(1 + factor)]``, so ``factor=1`` gives gammas
+    from 1/2 to 2 (:func:`~skpneumo.build_cnn` sets the factor from its
+    ``intensity_augmentation``). Outside training the layer returns its input
+    unchanged.
 
     Parameters
     ----------

@@ -5,6 +5,7 @@ import numbers
 import os
 import reprlib
 import sys
+from typing import ClassVar
 
 import numpy as np
 from joblib import Memory, Parallel, delayed
@@ -165,7 +166,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     (2, 16, 16, 1)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
         "resize": [StrOptions(set(_image.RESIZE_MODES))],
         "channels": [Options(numbers.Integral, {1, 3})],

@@ -38,9 +38,9 @@ def make_pneumonia_pipeline(
     threshold : float, default=0.2
         The classifier's operating point on P(pneumonia): PNEUMONIA when it
         is at least ``threshold``. The default is the default network's
-        operating point (``skpneumo._decision.DEFAULT_THRESHOLD``; the user
-        guide's threshold page says how it was chosen and what it trades);
-        the bare :class:`PneumoniaClassifier` keeps scikit-learn's 0.5.
+        operating point, ``skpneumo._decision.DEFAULT_THRESHOLD`` (the user
+        guide's threshold page says how it is chosen and what it trades); the
+        bare :class:`PneumoniaClassifier` defaults to 0.5.
     n_jobs : int or None, default=None
         Decoding threads of the loader.
     memory : str, pathlib.Path, joblib.Memory or None, default=None

@@ -1,6 +1,7 @@
 """ZoomOverSampler: rebalance classes with randomly zoomed-in copies of images."""
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
@@ -65,7 +66,7 @@ class ZoomOverSampler(BaseOverSampler):
     ((10, 20, 20, 1), dtype('uint8'), [5, 5])
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseOverSampler._parameter_constraints,
         "zoom_range": [tuple, list],
         "random_state": ["random_state"],

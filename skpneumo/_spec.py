@@ -312,9 +312,10 @@ PARAMETERS = (
         "Operating point: ``predict`` returns the second class (PNEUMONIA) "
         "when its probability is at least ``threshold``. ``predict_proba`` "
         "and ROC-AUC do not depend on it. The default keeps ``predict`` equal "
-        "to the class of highest probability, as scikit-learn expects of a "
-        "classifier; :func:`~skpneumo.make_pneumonia_pipeline` sets the "
-        "default network's operating point.",
+        "to the class of highest probability; "
+        ":func:`~skpneumo.make_pneumonia_pipeline` sets the default network's "
+        "operating point, ``skpneumo._decision.DEFAULT_THRESHOLD`` (the user "
+        "guide's threshold page says how it is chosen).",
     ),
     Parameter(
         "mixed_precision",

@@ -568,7 +568,7 @@ def tune_operating_point(
         # The percentile bootstrap collapses to one point when every image of
         # the class is on the same side (8 of 8): the exact binomial interval
         # of the count says how wide the interval really is.
-        hits = int(round(new[key] * counts[name]))
+        hits = round(new[key] * counts[name])
         exact = binomtest(hits, counts[name]).proportion_ci(
             confidence_level, method="exact"
         )

@@ -313,7 +313,7 @@ def test_auto_policy_follows_the_gpu(monkeypatch):
 
 
 def test_only_the_backend_module_asks_which_backend():
-    """Non-regression test: backend switches sat in four modules (issue 13).
+    """Non-regression test: backend switches sat in four modules.
 
     ``skpneumo/_backend.py`` is the one module that asks which Keras backend or
     device is in use, or imports a backend's own package.

@@ -198,7 +198,7 @@ def test_predict_csv_and_json(trained, kaggle_root, capsys):
 def test_predict_flags_what_cannot_be_an_xray_and_notes_skipped_files(
     trained, tmp_path, capsys
 ):
-    """Non-regression test for #23: a blank image got a confident probability
+    """Non-regression test: a blank image got a confident probability
     and no signal, and a folder's non-image files were skipped silently.
     """
     folder = tmp_path / "images"
@@ -790,7 +790,7 @@ def test_explain_without_gradients_points_to_occlusion(
     assert list(tmp_path.iterdir()) == []  # nothing left beside the output
 
 
-# What train and evaluate replace, and what an interrupt leaves (issue #23) ----------
+# What train and evaluate replace, and what an interrupt leaves -----------------------
 
 
 def _contents(folder):
@@ -822,15 +822,15 @@ def no_training(monkeypatch):
 @pytest.mark.parametrize(
     "output, overwrite, message",
     [
-        # issue #23: thesis.txt was deleted, exit 0
+        # formerly: thesis.txt was deleted, exit 0
         ("notes", False, r"'{out}' exists and is not a model folder .*--overwrite"),
         ("some_file.txt", False, r"'{out}' exists .*\(a file\)"),
-        # issue #23: the training images were deleted
+        # formerly: the training images were deleted
         ("data", True, r"--output '{out}' is or holds the training data"),
         (".", True, r"--output '{out}' is or holds the training data"),
         ("data/train", True, r"--output '{out}' is or holds the training data"),
         ("data/train/NORMAL/IM-0000-0001.jpeg", True, r"is or holds the training"),
-        # issue #23: failed only after training, naming a temporary folder
+        # formerly: failed only after training, naming a temporary folder
         (
             "some_file.txt/model",
             True,
@@ -904,7 +904,7 @@ def test_train_replaces_a_model_folder_and_says_so(
 def test_ctrl_c_while_the_curves_are_drawn_leaves_the_previous_model(
     trained, kaggle_root, tmp_path, monkeypatch, capsys
 ):
-    """Non-regression test for a false "nothing was written" (issue #23).
+    """Non-regression test for a false "nothing was written".
 
     Ctrl-C while the curves were drawn had already replaced the previous
     model, left it without training_curves.png, and said nothing was written.
@@ -956,7 +956,7 @@ def test_ctrl_c_after_the_model_is_in_place_says_so(
 def test_evaluate_writes_its_report_whole_or_not_at_all(
     trained, kaggle_root, tmp_path, monkeypatch, capsys
 ):
-    """Non-regression test for a report that mixed two runs (issue #23)."""
+    """Non-regression test for a report that mixed two runs."""
     import skpneumo.metrics
 
     report = tmp_path / "report"
@@ -1002,7 +1002,7 @@ def test_evaluate_leaves_alone_what_is_not_a_report(
 
 
 def test_malformed_model_exits_2_with_one_line(trained, kaggle_root, tmp_path, capsys):
-    """Non-regression test for tracebacks from a damaged skpneumo.json (issue #23)."""
+    """Non-regression test for tracebacks from a damaged skpneumo.json."""
     import shutil
 
     from _helpers import write_meta

@@ -160,7 +160,7 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, error, message):
     ],
 )
 def test_manifest_refuses_an_image_listed_twice(tmp_path, rows, message):
-    """Non-regression test for #23: a repeated row was counted twice."""
+    """Non-regression test: a repeated row was counted twice."""
     _images(tmp_path, "a.png", "b.png")
     (tmp_path / "sub").mkdir()
     csv_file = tmp_path / "m.csv"
@@ -173,7 +173,7 @@ def test_manifest_refuses_an_image_listed_twice(tmp_path, rows, message):
     "encoding, hint", [("utf-16", "byte-order mark of UTF-16"), ("latin-1", "")]
 )
 def test_manifest_not_utf8_names_the_file(tmp_path, encoding, hint):
-    """Non-regression test for #23: a UTF-16 manifest gave a bare codec error."""
+    """Non-regression test: a UTF-16 manifest gave a bare codec error."""
     _images(tmp_path, "é.png")
     csv_file = tmp_path / "m.csv"
     csv_file.write_text("path,label\né.png,NORMAL\n", encoding=encoding)
@@ -314,7 +314,7 @@ def test_chest_xray_warns_about_unused_entries(tmp_path):
 def test_chest_xray_uses_extensionless_dicom_and_says_why_files_are_skipped(
     tmp_path,
 ):
-    """Non-regression test for #23: extension-less files (DICOM files often
+    """Non-regression test: extension-less files (DICOM files often
     have none) were skipped without saying why.
     """
     root = _make_tree(tmp_path)

@@ -163,7 +163,7 @@ def test_heatmaps_figures(built_docs):
 
 @pytest.mark.slow
 def test_docs_build_time(built_docs):
-    """The whole build, examples included, stays within a few minutes (#25)."""
+    """The whole build, examples included, stays within a few minutes."""
     if not built_docs.real_data:
         pytest.skip("the real X-rays are absent: the build time means nothing")
     print(f"docs build: {built_docs.seconds:.0f} s")

@@ -87,7 +87,7 @@ def test_undecodable_file_is_named(tmp_path, write, reason, n_jobs):
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
 def test_every_undecodable_file_is_named_at_once(tmp_path, n_jobs):
-    """Non-regression test for #23: a folder with several bad images stopped at
+    """Non-regression test: a folder with several bad images stopped at
     the first one.
     """
     good = save_image(tmp_path / "good.png", Image.fromarray(noise((20, 20))))
@@ -151,7 +151,7 @@ def test_16bit_png_is_scaled_to_8_bits(tmp_path):
 
 @pytest.mark.parametrize("suffix", ["tiff", "png"])
 def test_12bit_values_in_16bit_file_keep_their_grey_levels(tmp_path, suffix):
-    """Non-regression test for #23: 12-bit values stored in a 16-bit file were
+    """Non-regression test: 12-bit values stored in a 16-bit file were
     scaled by the full 16-bit range, which left them 16 grey levels.
 
     The rule: 16-bit values are scaled from the bit depth that holds their
@@ -362,7 +362,7 @@ def test_loader_bad_arrays(X, message):
 
 def test_loader_single_path_is_refused():
     with pytest.raises(
-        ValueError, match="got the single path 'x.png'. Wrap it in a list"
+        ValueError, match=r"got the single path 'x\.png'\. Wrap it in a list"
     ):
         ImageLoader().fit_transform("x.png")
 

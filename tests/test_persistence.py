@@ -118,7 +118,7 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
 
     meta_file.write_text(json.dumps(dict(meta, format_version=99)))
     with pytest.raises(
-        ModelFormatError, match="format version 99.*reads versions 1, 2 only"
+        ModelFormatError, match=r"format version 99.*reads versions 1, 2 only"
     ):
         load_model(folder)
 
@@ -129,7 +129,7 @@ def test_damaged_and_incompatible_models(fitted, tmp_path):
     bad_class = json.loads(json.dumps(meta))
     bad_class["steps"]["loader"]["class"] = "os.system"
     write_meta(folder, bad_class)
-    with pytest.raises(ModelFormatError, match="unknown class 'os.system'"):
+    with pytest.raises(ModelFormatError, match=r"unknown class 'os\.system'"):
         load_model(folder)
 
     meta_file.write_text(json.dumps(meta))
@@ -158,7 +158,7 @@ def test_digest_recorded_and_checked(fitted, tmp_path):
     damaged = bytearray(network)
     damaged[len(damaged) // 2] ^= 0xFF
     (folder / "model.keras").write_bytes(bytes(damaged))
-    with pytest.raises(ModelFormatError, match="model.keras.*SHA-256"):
+    with pytest.raises(ModelFormatError, match=r"model\.keras.*SHA-256"):
         load_model(folder)
 
 
@@ -261,7 +261,7 @@ def test_folder_of_0_1_0_loads_with_the_behaviour_it_was_fitted_with(
     # a smoothing the network does not do is refused
     params["smoothing"] = 0.8
     write_meta(folder, meta)
-    with pytest.raises(ModelFormatError, match="smooths by 0.0"):
+    with pytest.raises(ModelFormatError, match=r"smooths by 0\.0"):
         load_model(folder)
 
 
@@ -461,7 +461,7 @@ def test_wrapper_outside_the_allow_list_is_refused_by_name(fitted, tmp_path):
     with pytest.raises(ValueError, match="positive class 'NORMAL' is not classes_"):
         save_model(tuned, tmp_path / "model")
     temperature = CalibratedClassifierCV(FrozenEstimator(pipe), method="temperature")
-    with pytest.raises(ValueError, match="method='temperature'.*_TemperatureScaling"):
+    with pytest.raises(ValueError, match=r"method='temperature'.*_TemperatureScaling"):
         save_model(temperature.fit(paths, labels), tmp_path / "model")
     assert not (tmp_path / "model").exists()
 
@@ -479,14 +479,14 @@ def test_doctored_wrapper_is_refused_on_load(fitted, tmp_path):
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][1]["class"] = "os.system"
     write_meta(folder, doctored)
-    with pytest.raises(ModelFormatError, match="unknown wrapper class 'os.system'"):
+    with pytest.raises(ModelFormatError, match=r"unknown wrapper class 'os\.system'"):
         load_model(folder)
 
     doctored = json.loads(json.dumps(meta))
     doctored["wrappers"][0]["fitted"]["calibrators"][0]["class"] = "subprocess.Popen"
     write_meta(folder, doctored)
     with pytest.raises(
-        ModelFormatError, match="unknown calibrator class 'subprocess.Popen'"
+        ModelFormatError, match=r"unknown calibrator class 'subprocess\.Popen'"
     ):
         load_model(folder)
 
@@ -562,7 +562,7 @@ def _listing(folder):
 
 
 def test_save_leaves_alone_what_is_not_a_model_folder(fitted, tmp_path):
-    """Non-regression test for save_model deleting a user's folder (issue #23).
+    """Non-regression test for save_model deleting a user's folder.
 
     It replaced whatever was at ``path``: a folder of notes, a file.
     """
@@ -576,7 +576,7 @@ def test_save_leaves_alone_what_is_not_a_model_folder(fitted, tmp_path):
 
     some_file = tmp_path / "some_file.txt"
     some_file.write_text("keep me")
-    with pytest.raises(FileExistsError, match="a file.*overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"a file.*overwrite=True"):
         save_model(pipe, some_file)
     assert some_file.read_text() == "keep me"
 
@@ -655,7 +655,7 @@ def test_save_checks_the_path_before_writing_and_names_it(
 
 
 def test_extra_files_appear_with_the_model_or_not_at_all(fitted, tmp_path):
-    """Non-regression test for a model left without its curves (issue #23)."""
+    """Non-regression test for a model left without its curves."""
     pipe = fitted[0]
     folder = save_model(
         pipe,
@@ -751,7 +751,7 @@ class _Planted:
 
 
 def test_a_planted_pickle_in_a_doctored_cache_folder_never_runs(fitted, tmp_path):
-    """Non-regression test for code run by ``predict`` (issue #23).
+    """Non-regression test for code run by ``predict``.
 
     skpneumo.json could name the loader's joblib cache, and joblib unpickles
     what it finds there: a pickle planted in that folder ran when the model
@@ -810,7 +810,7 @@ def test_digests_cover_all_of_skpneumo_json(fitted, tmp_path):
     meta["steps"]["classifier"]["params"]["threshold"] = 0.9
     (folder / "skpneumo.json").write_text(json.dumps(meta))
     with pytest.raises(
-        ModelFormatError, match="skpneumo.json' does not match the SHA-256 digest"
+        ModelFormatError, match=r"skpneumo\.json' does not match the SHA-256 digest"
     ):
         load_model(folder)
     network = (folder / "model.keras").read_bytes()
@@ -843,7 +843,7 @@ _FITTED = ("steps", "classifier", "fitted")
 @pytest.mark.parametrize(
     "change, message",
     [
-        # the loader's images against the network's input (issue #23: an
+        # the loader's images against the network's input (formerly an
         # image_size of 100000 took 23.5 GB at predict, 64 failed only there)
         (_set(*_LOADER, "image_size", 100000), r"loader makes images of shape"),
         (_set(*_LOADER, "image_size", 64), r"\(64, 64, 1\).*\(16, 16, 1\)"),
@@ -897,7 +897,7 @@ _FITTED = ("steps", "classifier", "fitted")
 def test_restored_values_are_checked_against_constraints_and_network(
     fitted, tmp_path, change, message
 ):
-    """Non-regression test for parameters restored unchecked (issue #23)."""
+    """Non-regression test for parameters restored unchecked."""
     folder = save_model(fitted[0], tmp_path / "model")
     meta = json.loads((folder / "skpneumo.json").read_text())
     _doctored(folder, meta, change)
@@ -907,22 +907,22 @@ def test_restored_values_are_checked_against_constraints_and_network(
 
 
 def test_malformed_json_is_a_model_format_error(fitted, tmp_path):
-    """Non-regression test for a RecursionError from deeply nested JSON (issue #23)."""
+    """Non-regression test for a RecursionError from deeply nested JSON."""
     folder = save_model(fitted[0], tmp_path / "model")
     meta_file = folder / "skpneumo.json"
     meta = json.loads(meta_file.read_text())
     meta_file.write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(ModelFormatError, match="skpneumo.json' is damaged: .*nested"):
+    with pytest.raises(ModelFormatError, match=r"skpneumo\.json' is damaged: .*nested"):
         load_model(folder)
     # nested just within what json reads, but beyond what rebuilding it can
     deep = json.loads(json.dumps(meta))
     deep["steps"]["loader"]["params"]["max_pixels"] = json.loads("[" * 900 + "]" * 900)
     meta_file.write_text(json.dumps(deep))
-    with pytest.raises(ModelFormatError, match="skpneumo.json"):
+    with pytest.raises(ModelFormatError, match=r"skpneumo\.json"):
         load_model(folder)
     for text in ("[]", '"skpneumo-model"', "\xff\xfe", "null"):
         meta_file.write_text(text, encoding="latin-1")
-        with pytest.raises(ModelFormatError, match="skpneumo.json"):
+        with pytest.raises(ModelFormatError, match=r"skpneumo\.json"):
             load_model(folder)
     from skpneumo._persistence import MAX_META_BYTES
 
@@ -994,7 +994,7 @@ def test_fuzzed_skpneumo_json_loads_and_predicts_or_is_refused(
 
     Each must raise ModelFormatError on loading, or load a model whose
     predict_proba, predict and decision rule run: no other exception, ever
-    (issue #23: a wrong dtype reached the user as a TypeError at predict).
+    (a wrong dtype once reached the user as a TypeError at predict).
     """
     import keras
 

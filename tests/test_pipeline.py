@@ -42,10 +42,10 @@ def test_one_owner_of_the_default_operating_point():
 
 @pytest.mark.slow
 def test_user_snippet_runs(kaggle_root):
-    # The snippet, verbatim but for the data folder and tiny network sizes.
+    # A user's reported snippet, verbatim but for the data folder and tiny network sizes.
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
-    from skpneumo import (  # noqa: F401,F811
+    from skpneumo import (  # noqa: F401
         ImageLoader,
         PneumoniaClassifier,
         ZoomOverSampler,

@@ -83,7 +83,7 @@ def test_a_frontal_layout_passes(tmp_path):
 
 @pytest.mark.parametrize("kind", list(_bad_images()))
 def test_each_kind_of_bad_image_is_flagged(tmp_path, kind):
-    """Non-regression test for #23: blank, colour, inverted and rotated images
+    """Non-regression test: blank, colour, inverted and rotated images
     got confident probabilities and no signal at all.
     """
     array, reason = _bad_images()[kind]

@@ -174,7 +174,7 @@ def test_a_reused_run_is_matched_by_shift_name(robustness):
         "shifts": {name: {} for name in older},
     }
     earlier = ({"grouped": {"new": result}}, {"grouped/new": probas, "grouped/y": y})
-    found, by_name = robustness.reusable(earlier, "grouped", "new", y)
+    _, by_name = robustness.reusable(earlier, "grouped", "new", y)
     assert list(by_name) == older and "zoom in 10% (centre crop)" not in by_name
     rescored = robustness.rescore(y, by_name, 0.5)
     assert (

@@ -136,7 +136,7 @@ def test_sparse_input_is_refused_with_its_own_message(images, call):
 
 @ALL_THREE
 def test_ragged_images_name_the_sample(images, call):
-    """Non-regression test for #23: ragged images gave NumPy's "inhomogeneous
+    """Non-regression test: ragged images gave NumPy's "inhomogeneous
     shape" with no sample index.
     """
     X, y = images
@@ -158,7 +158,7 @@ def test_a_ragged_image_names_the_sample(images):
 
 
 def test_float_images_on_the_0_1_scale_are_rescaled_with_a_warning(images):
-    """Non-regression test for #23: ``X / 255.`` was read as an almost black
+    """Non-regression test: ``X / 255.`` was read as an almost black
     image on the 0-255 scale, silently.
     """
     X, y = images

@@ -8,10 +8,11 @@ Each lever is one change to the default (96 px, TensorFlow, batch 32,
 float32, oneDNN kernels, glibc's malloc), against which the report gives its
 speed-up; the previous default (128 px) is one of them. Each runs in a child
 process of its own, since the backend, ``TF_ENABLE_ONEDNN_OPTS`` and
-``LD_PRELOAD`` must be set before TensorFlow loads. A child loads the same ``--images`` training X-rays,
-fits :class:`~skpneumo.PneumoniaClassifier` once on 64 of them to warm up
-(imports, first allocations), then times a one-epoch ``fit`` on the same 64
-(half of ``--images`` when that is fewer) and one on all of them. The difference of the two is the cost of training on
+``LD_PRELOAD`` must be set before TensorFlow loads. A child loads the same
+``--images`` training X-rays, fits :class:`~skpneumo.PneumoniaClassifier`
+once on 64 of them to warm up (imports, first allocations), then times a
+one-epoch ``fit`` on the same 64 (half of ``--images`` when that is fewer)
+and one on all of them. The difference of the two is the cost of training on
 the other images, without what every fit pays once (building the network,
 tracing or compiling its step): wall time, CPU time (user + system) and minor
 page faults.
@@ -60,10 +61,11 @@ LEVERS = {
     "batch 16": ({}, dict(batch_size=16), "wrapper"),
     "batch 64": ({}, dict(batch_size=64), "wrapper"),
     "strided first convolution": ({}, dict(stem_stride=2), "wrapper"),
-    # what the default was before #11's third round: each block normalised
-    # before pooling, three warps (Keras' RandomZoom, RandomTranslation and
-    # RandomRotation) where one RandomAffine now draws the same views, and no
-    # blur
+    # what the default was before the last training-speed changes: each block
+    # normalised before pooling, three warps (Keras' RandomZoom,
+    # RandomTranslation and RandomRotation) where one RandomAffine now draws
+    # the same views, and no blur (the "all three" lever keeps the name that
+    # benchmarks/README.md's recorded command selects it by)
     "previous block order: pool after normalisation": (
         {},
         dict(pool_first=False),

@@ -135,11 +135,14 @@ def _child(n_images, size, epochs):
         "from skpneumo import make_pneumonia_pipeline\n"
         "from skpneumo.datasets import load_chest_xray\n"
         f"data = load_chest_xray({str(DATA)!r}, split='train')\n"
-        f"keep = np.sort(np.random.RandomState(0).choice(len(data.paths), min({n_images}, len(data.paths)), replace=False))\n"
-        f"pipe = make_pneumonia_pipeline(image_size={size}, classifier__epochs={epochs}, n_jobs=2, random_state=0)\n"
+        f"n = min({n_images}, len(data.paths))\n"
+        "keep = np.sort(np.random.RandomState(0).choice(len(data.paths), n, replace=False))\n"
+        f"pipe = make_pneumonia_pipeline(image_size={size}, classifier__epochs={epochs},\n"
+        "                               n_jobs=2, random_state=0)\n"
         "import resource\n"
         "def cpu():\n"
-        "    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+        "    own, kids = (resource.getrusage(w)\n"
+        "                 for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
         "    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime\n"
         "start, start_cpu = time.perf_counter(), cpu()\n"
         "pipe.fit(data.paths[keep], data.target[keep])\n"
@@ -221,7 +224,7 @@ def growth(args):
     slope_m, _, r2_m = linearity(n, m / 1e9)
     pixels = np.array([s * s for s, _, _, _ in by_size])
     _, ts, cs, ms = (np.array(v) for v in zip(*by_size, strict=True))
-    slope_p, _, r2_p = linearity(pixels, cs)
+    _, _, r2_p = linearity(pixels, cs)
     lines += [
         "",
         f"CPU time vs images: {slope_t * 1000:.1f} s per 1000 images, R² of a straight "

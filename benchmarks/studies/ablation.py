@@ -58,7 +58,8 @@ def main():
         f"{args.size} px, {args.epochs} epochs\n"
     )
     print(
-        "| variant | ROC-AUC | sensitivity@0.5 | specificity@0.5 | median P(pneumonia) of NORMAL | fit s |"
+        "| variant | ROC-AUC | sensitivity@0.5 | specificity@0.5 "
+        "| median P(pneumonia) of NORMAL | fit s |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for name, params in VARIANTS.items():

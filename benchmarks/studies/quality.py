@@ -35,15 +35,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score  # noqa: E402
-from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold
 
-from skpneumo import ImageLoader, make_pneumonia_pipeline  # noqa: E402
-from skpneumo._decision import labels_at_threshold  # noqa: E402
-from skpneumo.datasets import load_chest_xray  # noqa: E402
-from skpneumo.metrics import (  # noqa: E402
+from skpneumo import ImageLoader, make_pneumonia_pipeline
+from skpneumo._decision import labels_at_threshold
+from skpneumo.datasets import load_chest_xray
+from skpneumo.metrics import (
     TARGET_SENSITIVITY,
     binary_report,
     threshold_for_sensitivity,

@@ -37,8 +37,8 @@ period. It writes PREFIX.md, PREFIX.json, PREFIX.png (default
 ``benchmarks/studies/robustness``) and the probabilities in PREFIX.npz; after a
 change of a default threshold, ``--rescore`` re-scores them without fitting.
 
-Configurations (``--configs``, comma-separated): ``old`` is the default of
-``cb05231`` (no augmentation, threshold 0.74); ``new`` is today's
+Configurations (``--configs``, comma-separated): ``old`` is the default
+before the shift work (no augmentation, threshold 0.74); ``new`` is today's
 ``make_pneumonia_pipeline()`` default; the others are one-change variants used
 to choose it. ``--image-size``, ``--epochs`` and ``--fraction`` (of the
 training patients kept) scale every configuration alike, so a cheap run ranks
@@ -61,7 +61,7 @@ from skpneumo import ImageLoader, make_pneumonia_pipeline
 from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report, threshold_for_sensitivity
 
-# The default of cb05231, before the shift work: no augmentation, 0.74.
+# The default before the shift work: no augmentation, threshold 0.74.
 OLD = dict(
     image_size=128,
     augmentation=0.0,
@@ -76,36 +76,39 @@ OLD = dict(
 
 CONFIGS = {
     "old": OLD,
-    # the default of 8c398c8: the augmented recipe at 128 px, before the
-    # training-speed work moved it to 96 px
+    # the augmented recipe at 128 px: the default once the shift work added
+    # augmentation, before the training-speed work moved it to 96 px
     "augmented-128": dict(
         image_size=128, pool_first=False, blur_augmentation=0.0, threshold=0.98
     ),
-    # the default of f289573, before #11's third round: normalised before
+    # the default before the last training-speed changes: normalised before
     # pooling, no blur (its three warps now drawn by one RandomAffine)
     "previous": dict(pool_first=False, blur_augmentation=0.0, threshold=0.93),
     "new": {},
-    # the default of f693afc: batch-normalisation statistics of the augmented
+    # the default before batch normalisation took the clean images'
+    # statistics (the key, as in the recorded results and --reuse, keeps this
+    # configuration's old name): batch-normalisation statistics of the augmented
     # training batches, no fixed smoothing, threshold 0.29 (set by the
     # withdrawn rule: sensitivity >= 0.95 under every shift)
     "f693afc": dict(smoothing=0.0, bn_statistics="training", threshold=0.29),
     # the first of its two changes alone: statistics of the clean images
     "f693afc+clean-bn": dict(smoothing=0.0, threshold=0.29),
     # each ranked against the default of its day (see the ranking files):
-    # training-speed levers (#11): fewer epochs, fewer pixels
+    # training-speed levers: fewer epochs, fewer pixels
     "new-15-epochs": dict(epochs=15),
     "new-80px": dict(image_size=80),
-    # a wider zoom range, for the zoom-in weak spot (+-45% instead of +-30%)
+    # a wider zoom range, for the zoom-in weak spot (1.5 times the default's
+    # skpneumo._spec.ZOOM_SCALE)
     "new-augmentation-1.5": dict(augmentation=1.5),
     # black margins in training, for the black-border weak spot
     "new+border": dict(border_augmentation=1.0),
     # the two steps from "previous" to today's default, as ranked (the
     # ranking named "previous" "new"): first each block pools before it
-    # normalises (#11), then blur in training for the sensitivity that step
-    # lost on lower-resolution images (#10)
+    # normalises (a training-speed change), then blur in training for the
+    # sensitivity that step lost on lower-resolution images (shift work)
     "new+pool-first": dict(blur_augmentation=0.0, threshold=0.93),
     "new+pool-first+blur": dict(threshold=0.93),
-    # random crops in training, for the zoomed-in weak spot (#10)
+    # random crops in training, for the zoomed-in weak spot (shift work)
     "new+crop": dict(crop_augmentation=1.0),
     # the sampler's synthetic NORMAL images are zoomed in and PNEUMONIA has
     # none, which might tie magnification to the class: plain copies instead,
@@ -151,7 +154,7 @@ def _pad(images, *, top=0, bottom=0, left=0, right=0, mode="reflect"):
 
 def wider(fraction):
     def shift(images):
-        k = int(round(images.shape[2] * fraction / 2))
+        k = round(images.shape[2] * fraction / 2)
         return _pad(images, left=k, right=k)
 
     return shift
@@ -159,7 +162,7 @@ def wider(fraction):
 
 def taller(fraction):
     def shift(images):
-        k = int(round(images.shape[1] * fraction / 2))
+        k = round(images.shape[1] * fraction / 2)
         return _pad(images, top=k, bottom=k)
 
     return shift
@@ -167,7 +170,7 @@ def taller(fraction):
 
 def narrower(fraction):
     def shift(images):
-        k = int(round(images.shape[2] * fraction / 2))
+        k = round(images.shape[2] * fraction / 2)
         return images[:, :, k : images.shape[2] - k]
 
     return shift
@@ -175,7 +178,7 @@ def narrower(fraction):
 
 def shorter(fraction):
     def shift(images):
-        k = int(round(images.shape[1] * fraction / 2))
+        k = round(images.shape[1] * fraction / 2)
         return images[:, k : images.shape[1] - k]
 
     return shift
@@ -183,8 +186,8 @@ def shorter(fraction):
 
 def zoom_out(fraction):
     def shift(images):
-        kh = int(round(images.shape[1] * fraction / 2))
-        kw = int(round(images.shape[2] * fraction / 2))
+        kh = round(images.shape[1] * fraction / 2)
+        kw = round(images.shape[2] * fraction / 2)
         return _pad(images, top=kh, bottom=kh, left=kw, right=kw, mode="constant")
 
     return shift
@@ -192,8 +195,8 @@ def zoom_out(fraction):
 
 def zoom_in(fraction):
     def shift(images):
-        kh = int(round(images.shape[1] * fraction / 2))
-        kw = int(round(images.shape[2] * fraction / 2))
+        kh = round(images.shape[1] * fraction / 2)
+        kw = round(images.shape[2] * fraction / 2)
         return images[:, kh : images.shape[1] - kh, kw : images.shape[2] - kw]
 
     return shift
@@ -291,7 +294,7 @@ def earliest_split(data, fraction=0.25):
     for label in (0, 1):
         patients = np.unique(data.groups[data.target == label])
         patients = sorted(patients, key=_patient_number)
-        held = set(patients[: int(round(len(patients) * fraction))])
+        held = set(patients[: round(len(patients) * fraction)])
         test |= np.isin(data.groups, list(held)) & (data.target == label)
     # a patient must not straddle the split (none do: classes have their own names)
     test |= np.isin(data.groups, np.unique(data.groups[test]))
@@ -309,7 +312,7 @@ def keep_patients(data, indices, fraction, seed=0):
         return indices
     rng = np.random.RandomState(seed)
     patients = np.unique(data.groups[indices])
-    kept = rng.choice(patients, int(round(len(patients) * fraction)), replace=False)
+    kept = rng.choice(patients, round(len(patients) * fraction), replace=False)
     return indices[np.isin(data.groups[indices], kept)]
 
 

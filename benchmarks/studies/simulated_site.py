@@ -247,10 +247,10 @@ def main(argv=None):
         "command": "python -m benchmarks.studies.simulated_site "
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "default_threshold": decision_rule(model)[0],
-        "n_images": int(len(y)),
+        "n_images": len(y),
         "n_normal": int((y == 0).sum()),
         "n_pneumonia": int((y == 1).sum()),
-        "n_patients": int(len(set(groups.tolist()))),
+        "n_patients": len(set(groups.tolist())),
         "target": args.target,
         "n_bootstraps": args.n_bootstraps,
         "wall_seconds": time.perf_counter() - start,

@@ -22,6 +22,7 @@ every heading is a rubric, outside the page's table of contents.
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -64,7 +65,7 @@ def _table(rows):
         row = row + [""] * (width - len(row))
         lines.append(f"   * - {row[0]}".rstrip())
         lines += [f"     - {cell}".rstrip() for cell in row[1:]]
-    return lines + [""]
+    return [*lines, ""]
 
 
 # Underlines of the sections made of ``##``, ``###``, ... headings
@@ -155,11 +156,14 @@ class MarkdownReport(SphinxDirective):
 
     required_arguments = 1
     has_content = True
-    option_spec = {"images": directives.unchanged, "sections": directives.flag}
+    option_spec: ClassVar[dict] = {
+        "images": directives.unchanged,
+        "sections": directives.flag,
+    }
 
     def run(self):
         """Return the report's nodes, or warn and return the fallback when it is absent."""
-        relative, absolute = self.env.relfn2path(self.arguments[0])
+        _, absolute = self.env.relfn2path(self.arguments[0])
         path = Path(absolute)
         if not path.is_file():
             logger.warning(

@@ -27,11 +27,9 @@ from sklearn.utils.validation import column_or_1d
 from .._decision import labels_at_threshold
 from . import _bootstrap
 
-#: Sensitivity at which ``benchmarks/studies/quality.py`` picks the operating threshold
-#: on patient-grouped out-of-fold predictions (one of the two benchmarks the
-#: default ``threshold`` of ``make_pneumonia_pipeline`` was chosen on): above
-#: the 0.95 a screening model must keep, with a margin for the shift between
-#: training and test populations.
+#: Default target of :func:`threshold_for_sensitivity`: the sensitivity kept
+#: by the rule that sets the default operating threshold (why this value is
+#: stated once, with ``skpneumo._decision.DEFAULT_THRESHOLD``).
 TARGET_SENSITIVITY = 0.97
 
 
