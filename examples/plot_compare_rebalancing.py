@@ -5,8 +5,8 @@ Compare ways of rebalancing the classes
 About three training images in four show pneumonia. Left alone, a network
 leans towards PNEUMONIA: high sensitivity, low specificity. This example
 trains the same network four ways on the same patients and scores each on the
-same other patients (a fifth of the training split's), reporting ROC-AUC, and the sensitivity and specificity of
-``predict`` at one threshold:
+same other patients (a fifth of the training split's), reporting ROC-AUC,
+and the sensitivity and specificity of ``predict`` at one threshold:
 
 * **zoom oversampling** (the default): :class:`~skpneumo.ZoomOverSampler`
   adds randomly zoomed-in copies of NORMAL images;

@@ -12,7 +12,8 @@ rules are in ``_decision``). Persistence, the command line and the heatmaps
 walk a model with :func:`split`, :func:`inner_pipeline` and :func:`peel`.
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

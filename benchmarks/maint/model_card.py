@@ -268,8 +268,8 @@ def main(argv=None):
         epochs=classifier.epochs,
         n_bootstraps=args.n_bootstraps,
         own_table="\n".join(
-            _header()
-            + [
+            [
+                *_header(),
                 _row(
                     "official validation split",
                     f"{len(val.target)} ({int((val.target == 0).sum())})",
@@ -288,12 +288,15 @@ def main(argv=None):
             [
                 "| split | measure | worst shift | value (95% CI) |",
                 "| --- | --- | --- | --- |",
+                *worst_rows,
             ]
-            + worst_rows
         ),
         cv_table="\n".join(
-            ["| measure | mean ± sample SD (ddof=1) over 3 folds |", "| --- | --- |"]
-            + cv_lines
+            [
+                "| measure | mean ± sample SD (ddof=1) over 3 folds |",
+                "| --- | --- |",
+                *cv_lines,
+            ]
         ),
         bench_command=bench["settings"]["command"],
         target_sensitivity=TARGET_SENSITIVITY,
