@@ -76,6 +76,17 @@ def test_docs_build_with_warnings_as_errors(built_docs):
     _check_theme_layout(html)
 
 
+def _markdown_report_site(tmp_path):
+    """A Sphinx source folder whose only extension is markdown_report."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        "extensions = ['markdown_report']\n"
+    )
+    return source
+
+
 def _check_theme_layout(html):
     # no page shows pydata-sphinx-theme's "Section Navigation" with nothing in
     # it (a page with no pages under it needs html_sidebars in docs/conf.py)
@@ -110,12 +121,7 @@ def test_docs_build_without_running_the_examples(sphinx_build, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("present", [True, False], ids=["report", "no-report"])
 def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, present):
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
-        "extensions = ['markdown_report']\n"
-    )
+    source = _markdown_report_site(tmp_path)
     (source / "index.rst").write_text(
         "Results\n=======\n\n.. markdown-report:: report/quality.md\n"
         "   :images: roc.png absent.png\n\n   Run the benchmark first.\n"
@@ -151,12 +157,7 @@ def test_markdown_report_with_and_without_its_file(sphinx_build, tmp_path, prese
 def test_markdown_report_sections(sphinx_build, tmp_path):
     # :sections: (the model card): headings are the page's sections, in its
     # table of contents, and the card's own title is a plain paragraph
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
-        "extensions = ['markdown_report']\n"
-    )
+    source = _markdown_report_site(tmp_path)
     (source / "index.rst").write_text(
         "Model card\n==========\n\n.. markdown-report:: card.md\n   :sections:\n"
     )
