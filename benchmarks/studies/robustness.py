@@ -119,6 +119,9 @@ CONFIGS = {
     # had lifted zoom-in specificity: more of each (robustness_ranking_zoom_smoothing.md)
     "new+zoom-1.5": dict(zoom_range=(1.05, 1.5)),
     "new+smoothing-1.5": dict(smoothing=1.5),
+    # smoothing 1.5 helped zoom-in but lost the black border: with black
+    # margins in training too
+    "new+smoothing-1.5+border": dict(smoothing=1.5, border_augmentation=1.0),
     "geometric": dict(OLD, augmentation=1.0),
     "intensity": dict(OLD, intensity_augmentation=1.0),
     "standardize": dict(OLD, standardize=True),
