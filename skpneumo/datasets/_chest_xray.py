@@ -258,13 +258,17 @@ def load_chest_xray(root, split="train"):
         "file name(s) name no patient",
         stacklevel=4,  # past this function and validate_params' wrapper
     )
+    subtype = [_subtype(t, p) for t, p in zip(target, paths, strict=True)]
+    return _dataset(paths, target, groups, subtype, DESCR)
+
+
+def _dataset(paths, target, groups, subtype, descr):
+    """The Bunch that both dataset loaders return (see ``load_chest_xray``)."""
     return Bunch(
         paths=np.asarray(paths, dtype=str),
         target=np.asarray(target, dtype=np.int64),
         target_names=np.asarray(CLASS_NAMES),
         groups=np.asarray(groups, dtype=str),
-        subtype=np.asarray(
-            [_subtype(t, p) for t, p in zip(target, paths, strict=True)], dtype=str
-        ),
-        DESCR=DESCR,
+        subtype=np.asarray(subtype, dtype=str),
+        DESCR=descr,
     )

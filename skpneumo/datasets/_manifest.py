@@ -5,11 +5,9 @@ import csv
 import os
 from pathlib import Path
 
-import numpy as np
-from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
-from ._chest_xray import CLASS_NAMES, _own_group_where_none
+from ._chest_xray import CLASS_NAMES, _dataset, _own_group_where_none
 
 REQUIRED_COLUMNS = ("path", "label")
 #: The spellings of a label, upper-cased, and the class they stand for.
@@ -218,16 +216,12 @@ def _read_manifest(csv_file):
         f"image(s) of manifest {str(csv_file)!r} {reason}",
         stacklevel=4,  # past this function and validate_params' wrapper
     )
-    return Bunch(
-        paths=np.asarray(paths, dtype=str),
-        target=np.asarray(target, dtype=np.int64),
-        target_names=np.asarray(CLASS_NAMES),
-        groups=np.asarray(groups, dtype=str),
-        subtype=np.asarray(
-            ["normal" if t == 0 else "unknown" for t in target], dtype=str
-        ),
-        DESCR=DESCR.format(
-            csv=csv_file,
-            patients=", and its patient" if "patient" in where else "",
+    return _dataset(
+        paths,
+        target,
+        groups,
+        ["normal" if t == 0 else "unknown" for t in target],
+        DESCR.format(
+            csv=csv_file, patients=", and its patient" if "patient" in where else ""
         ),
     )
