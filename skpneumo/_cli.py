@@ -58,6 +58,17 @@ _MODEL_HELP = (
 )
 
 
+def _add_model_argument(parser):
+    parser.add_argument(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        default=None,
+        help="model folder or bundled model name (default: the bundled 'default' "
+        "model)",
+    )
+
+
 def build_parser():
     """The argument parser of the ``skpneumo`` command."""
     parser = _Parser(
@@ -180,14 +191,7 @@ def build_parser():
         type=Path,
         help="Kaggle-layout folder, or CSV manifest (.csv)",
     )
-    evaluate.add_argument(
-        "--model",
-        "-m",
-        metavar="MODEL",
-        default=None,
-        help="model folder or bundled model name (default: the "
-        "bundled 'default' model)",
-    )
+    _add_model_argument(evaluate)
     evaluate.add_argument(
         "--split",
         default=None,
@@ -232,14 +236,7 @@ def build_parser():
         epilog="Example: skpneumo predict --model model xray1.jpeg folder_of_xrays/",
     )
     predict.add_argument("inputs", metavar="IMAGE_OR_DIR", nargs="+", type=Path)
-    predict.add_argument(
-        "--model",
-        "-m",
-        metavar="MODEL",
-        default=None,
-        help="model folder or bundled model name (default: the "
-        "bundled 'default' model)",
-    )
+    _add_model_argument(predict)
     predict.add_argument(
         "--json", action="store_true", help="print JSON instead of CSV"
     )
@@ -293,14 +290,7 @@ def _add_tune_parser(commands):
         type=Path,
         help="Kaggle-layout folder, or CSV manifest (.csv)",
     )
-    tune.add_argument(
-        "--model",
-        "-m",
-        metavar="MODEL",
-        default=None,
-        help="model folder or bundled model name (default: the bundled 'default' "
-        "model)",
-    )
+    _add_model_argument(tune)
     tune.add_argument(
         "--output",
         "-o",
@@ -363,14 +353,7 @@ def _add_explain_parser(commands):
     )
     explain.add_argument("inputs", metavar="IMAGE_OR_DIR", nargs="+", type=Path)
     explain.add_argument("--output", "-o", required=True, type=Path, metavar="OUT_DIR")
-    explain.add_argument(
-        "--model",
-        "-m",
-        metavar="MODEL",
-        default=None,
-        help="model folder or bundled model name (default: the bundled 'default' "
-        "model)",
-    )
+    _add_model_argument(explain)
     explain.add_argument(
         "--method",
         choices=["grad-cam", "occlusion"],
