@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ._backend import import_keras_quietly
+from ._calibration import _counts
 from .metrics._render import _json_ready, _markdown_table
 
 EXIT_USAGE = 2
@@ -589,13 +590,6 @@ def _summary_line(report):
             )
         )
         + f" ({report['n_images']} images, {report['decision_rule']})"
-    )
-
-
-def _counts(target):
-    return (
-        f"{len(target)} images ({int((target == 0).sum())} NORMAL, "
-        f"{int((target == 1).sum())} PNEUMONIA)"
     )
 
 
