@@ -209,3 +209,44 @@ def replacing(path, *, what, replaceable, overwrite=False, hint="overwrite=True"
             ) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # gone already once renamed
+
+
+def check_output(path, option, what, replaceable, *, overwrite, inputs, hint):
+    """Refuse an output path before any work, or say what it will replace.
+
+    ``path`` may be replaced only if it is missing, an empty folder or
+    ``replaceable`` (a folder skpneumo wrote), or with ``overwrite``
+    (:func:`check_destination`); it may never be one of the ``inputs``
+    (``(name, paths)`` pairs: the data, the model) nor hold one, since
+    replacing it would delete them. ``option`` names ``path`` in the
+    messages (``"--output"``) and ``hint`` says how to overwrite.
+
+    Returns
+    -------
+    replacing : str
+        What is at ``path`` and will be replaced ("a model folder", ...), or
+        "" when nothing is.
+    """
+    target = Path(os.path.realpath(path))
+    for name, paths in inputs:
+        holders = set()
+        for item in paths:
+            item = Path(os.path.realpath(item))
+            holders.add(item)
+            holders.update(item.parents)
+        if target in holders:
+            raise ValueError(
+                f"{option} {str(path)!r} is or holds {name}, which writing it would "
+                f"delete; name another {what}."
+            )
+    check_destination(
+        path, what=what, replaceable=replaceable, overwrite=overwrite, hint=hint
+    )
+    if not os.path.lexists(path):
+        return ""
+    if path.is_dir() and not any(path.iterdir()):
+        return "an empty folder"
+    if replaceable(path):
+        return f"a {what}"
+    kind = "a folder" if path.is_dir() else "a file"
+    return f"{kind}, as {hint} asked"

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import _atomic
 from ._backend import import_keras_quietly
 from ._calibration import _counts
 from .metrics._render import _json_ready, _markdown_table
@@ -410,12 +411,13 @@ def _train(args):
     need_groups = args.calibrate or args.validation_fraction > 0
     data, source = _load_data(args.data, "train", need_groups=need_groups)
     # before any training: a refusal after an hour of it helps nobody
-    replacing = _check_output(
+    replacing = _atomic.check_output(
         args.output,
         "--output",
         "model folder",
         is_model_folder,
         overwrite=args.overwrite,
+        hint="--overwrite",
         inputs=[("the training data", [args.data, *data.paths])],
     )
     if replacing:
@@ -505,51 +507,6 @@ def _train(args):
 
 #: What ``skpneumo train`` writes beside the model.
 CURVES_FILE = "training_curves.png"
-
-
-def _check_output(path, option, what, replaceable, *, overwrite, inputs):
-    """Refuse an output path before any work, or say what it will replace.
-
-    ``path`` may be replaced only if it is missing, an empty folder or
-    ``replaceable`` (a folder skpneumo wrote), or with ``overwrite``; it may
-    never be one of the ``inputs`` (``(name, paths)`` pairs: the data, the
-    model) nor hold one, since replacing it would delete them.
-
-    Returns
-    -------
-    replacing : str
-        What is at ``path`` and will be replaced ("a model folder", ...), or
-        "" when nothing is.
-    """
-    from . import _atomic
-
-    target = Path(os.path.realpath(path))
-    for name, paths in inputs:
-        holders = set()
-        for item in paths:
-            item = Path(os.path.realpath(item))
-            holders.add(item)
-            holders.update(item.parents)
-        if target in holders:
-            raise ValueError(
-                f"{option} {str(path)!r} is or holds {name}, which writing it would "
-                f"delete; name another {what}."
-            )
-    _atomic.check_destination(
-        path,
-        what=what,
-        replaceable=replaceable,
-        overwrite=overwrite,
-        hint="--overwrite",
-    )
-    if not os.path.lexists(path):
-        return ""
-    if path.is_dir() and not any(path.iterdir()):
-        return "an empty folder"
-    if replaceable(path):
-        return f"a {what}"
-    kind = "a folder" if path.is_dir() else "a file"
-    return f"{kind}, as --overwrite asked"
 
 
 def _held_out_report(model, X, data):
@@ -662,7 +619,6 @@ def _evaluate(args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import _atomic
     from ._decision import decision_rule
     from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL
@@ -689,12 +645,13 @@ def _evaluate(args):
     else:
         args.split = args.split or "test"
     data, _ = _load_data(location, args.split, need_groups=False)
-    replacing = _check_output(
+    replacing = _atomic.check_output(
         args.report,
         "--report",
         "report folder",
         _is_report_folder,
         overwrite=args.overwrite,
+        hint="--overwrite",
         inputs=[("the data", [location, *data.paths]), ("the model", [model_dir])],
     )
     import_keras_quietly()
@@ -923,12 +880,13 @@ def _tune(args):
     from ._pretrained import model_location
 
     model_dir = model_location(model_name)
-    replacing = _check_output(
+    replacing = _atomic.check_output(
         args.output,
         "--output",
         "model folder",
         is_model_folder,
         overwrite=args.overwrite,
+        hint="--overwrite",
         inputs=[("the model being tuned", [model_dir]), ("the data", [args.data])],
     )
     if args.data.suffix.lower() == ".csv":
@@ -1034,7 +992,6 @@ def _operating_points_table(record):
 
 
 def _explain(args):
-    from . import _atomic
     from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL
     from .inspection import write_explanations
@@ -1046,12 +1003,13 @@ def _explain(args):
     files = _image_files(args.inputs)
     # only an empty folder is replaced without --overwrite: nothing else
     # tells a folder of pictures written here from one of the user's
-    _check_output(
+    _atomic.check_output(
         args.output,
         "--output",
         "heatmap folder",
         lambda path: False,
         overwrite=args.overwrite,
+        hint="--overwrite",
         inputs=[("the images", [*args.inputs, *files]), ("the model", [model_dir])],
     )
     import_keras_quietly()
