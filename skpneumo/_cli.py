@@ -382,24 +382,10 @@ def _validation_fraction(text):
     return value
 
 
-def _rows(data, rows):
-    """The images ``rows`` of a dataset Bunch: every per-image field indexed."""
-    import numpy as np
-    from sklearn.utils import Bunch
-
-    n = len(data.target)
-    return Bunch(
-        **{
-            key: value[rows]
-            if isinstance(value, np.ndarray) and value.shape[:1] == (n,)
-            else value
-            for key, value in data.items()
-        }
-    )
-
-
 def _train(args):
     import matplotlib
+
+    from .datasets._source import load_data, subset
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -409,7 +395,7 @@ def _train(args):
     from .metrics import plot_history
 
     need_groups = args.calibrate or args.validation_fraction > 0
-    data, source = _load_data(args.data, "train", need_groups=need_groups)
+    data, source = load_data(args.data, "train", need_groups=need_groups)
     # before any training: a refusal after an hour of it helps nobody
     replacing = _atomic.check_output(
         args.output,
@@ -447,7 +433,7 @@ def _train(args):
             random_state=args.random_state,
             purpose="--validation-fraction",
         )
-        validation, data = _rows(data, held), _rows(data, kept)
+        validation, data = subset(data, held), subset(data, kept)
         _say(
             args,
             f"Validating on {_counts(validation.target)} of "
@@ -550,27 +536,6 @@ def _summary_line(report):
     )
 
 
-def _load_data(location, split, *, need_groups=True):
-    """The images and labels at ``location``, and a name for them.
-
-    A path ending in ``.csv`` is a manifest (:func:`~skpneumo.datasets.load_manifest`),
-    anything else a Kaggle-layout folder, of which ``split`` is read.
-    """
-    import warnings
-
-    from .datasets import load_chest_xray, load_manifest
-
-    with warnings.catch_warnings():
-        if not need_groups:
-            # patients only matter to a grouped split; elsewhere the warning is noise
-            warnings.filterwarnings(
-                "ignore", message=r".*name no patient", category=UserWarning
-            )
-        if location.suffix.lower() == ".csv":
-            return load_manifest(location), f"the manifest {location}"
-        return load_chest_xray(location, split=split), str(location / split)
-
-
 def _is_model_folder(path):
     from ._persistence import META_FILE
 
@@ -616,6 +581,8 @@ def _predict_images(model, paths, *, n_jobs, quality=None):
 def _evaluate(args):
     import matplotlib
 
+    from .datasets._source import load_data
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -644,7 +611,7 @@ def _evaluate(args):
         args.split = location.name  # what the report and the plot titles call the data
     else:
         args.split = args.split or "test"
-    data, _ = _load_data(location, args.split, need_groups=False)
+    data, _ = load_data(location, args.split, need_groups=False)
     replacing = _atomic.check_output(
         args.report,
         "--report",
@@ -783,38 +750,11 @@ def _is_report_folder(path):
         return False
 
 
-def _image_files(inputs, *, say=print):
-    """The image files of ``inputs``: files as given, folders searched recursively.
-
-    A folder's files are those :func:`~skpneumo.datasets._chest_xray.is_image_file`
-    accepts; ``say`` is told how many others were skipped, and why.
-    """
-    from .datasets._chest_xray import describe_skipped, is_image_file
-
-    files = []
-    for item in inputs:
-        if item.is_dir():
-            found, skipped = [], []
-            for path in sorted(p for p in item.rglob("*") if p.is_file()):
-                (found if is_image_file(path) else skipped).append(path)
-            if skipped:
-                say(
-                    f"skipped in {str(item)!r}: {describe_skipped(list(map(str, skipped)))}"
-                )
-            if not found:
-                raise FileNotFoundError(f"Folder {str(item)!r} holds no images.")
-            files += found
-        elif item.exists():
-            files.append(item)
-        else:
-            raise FileNotFoundError(f"No such image or folder: {str(item)!r}")
-    return files
-
-
 def _predict(args):
     from ._decision import decision_rule
     from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL, model_location
+    from .datasets._source import image_files
 
     model_dir = model_location(args.model or DEFAULT_MODEL)
     for item in args.inputs:
@@ -824,7 +764,7 @@ def _predict(args):
     def note(message):
         print(f"skpneumo predict: {message}", file=sys.stderr)
 
-    files = _image_files(args.inputs, say=note)
+    files = image_files(args.inputs, say=note)
     import_keras_quietly()
     model = load_model(model_dir)
     proba, labels, flags = _predict_images(
@@ -875,6 +815,7 @@ def _tune(args):
         write_operating_point,
     )
     from ._wrappers import inner_pipeline
+    from .datasets._source import load_data
 
     model_name = args.model or DEFAULT_MODEL
     from ._pretrained import model_location
@@ -896,9 +837,9 @@ def _tune(args):
                 f"{str(args.data)!r} is a manifest, which is used whole: leave "
                 "--split out."
             )
-        data, source = _load_data(args.data, None)
+        data, source = load_data(args.data, None)
     else:
-        data, source = _load_data(args.data, args.split or "val")
+        data, source = load_data(args.data, args.split or "val")
     if args.youden:
         criterion, target = "youden", None
     elif args.specificity is not None:
@@ -994,13 +935,14 @@ def _operating_points_table(record):
 def _explain(args):
     from ._persistence import load_model
     from ._pretrained import DEFAULT_MODEL
+    from .datasets._source import image_files
     from .inspection import write_explanations
 
     model_name = args.model or DEFAULT_MODEL
     from ._pretrained import model_location
 
     model_dir = model_location(model_name)
-    files = _image_files(args.inputs)
+    files = image_files(args.inputs)
     # only an empty folder is replaced without --overwrite: nothing else
     # tells a folder of pictures written here from one of the user's
     _atomic.check_output(
