@@ -542,45 +542,10 @@ def _is_model_folder(path):
     return (path / META_FILE).is_file()
 
 
-def _predict_images(model, paths, *, n_jobs, quality=None):
-    """P(pneumonia) and the label of each image, with each image decoded once.
-
-    With ``quality`` ("warn", "raise" or "ignore"), the input-quality check of
-    the loader runs as that value says, except that "warn" does not warn: the
-    flags are returned as a third value, a list of reasons per image.
-
-    Labels come from ``model.predict``, the one owner of the decision rule
-    (the classifier's threshold, a FixedThresholdClassifier's or a tuned one,
-    or a calibrated model's argmax). The pipeline's own loader decodes the
-    files into arrays first; given arrays of its output size it passes them
-    through, so ``predict_proba`` and ``predict`` do not decode them again.
-
-    Returns
-    -------
-    proba : ndarray of shape (n_samples,)
-        ``model.predict_proba(X)[:, 1]``.
-    labels : ndarray of shape (n_samples,)
-        ``model.predict(X)``, in ``model.classes_``.
-    """
-    from ._wrappers import inner_pipeline
-
-    loader = inner_pipeline(model).named_steps["loader"]
-    loader.set_params(n_jobs=n_jobs)
-    paths = [str(p) for p in paths]
-    if quality is None:
-        images = loader.transform(paths)
-        return model.predict_proba(images)[:, 1], model.predict(images)
-    images, _, flags = loader._load(paths, measure=quality != "ignore")
-    if quality == "raise":
-        from ._quality import act_on
-
-        act_on(paths, flags, "raise", stacklevel=1)
-    return model.predict_proba(images)[:, 1], model.predict(images), flags
-
-
 def _evaluate(args):
     import matplotlib
 
+    from ._predict import decode_images
     from .datasets._source import load_data
 
     matplotlib.use("Agg")
@@ -623,7 +588,8 @@ def _evaluate(args):
     )
     import_keras_quietly()
     model = load_model(model_dir)
-    proba, labels = _predict_images(model, data.paths, n_jobs=args.n_jobs)
+    images = decode_images(model, data.paths, n_jobs=args.n_jobs)
+    proba, labels = model.predict_proba(images)[:, 1], model.predict(images)
     # binary_report counts PNEUMONIA as 1, whatever labels the model was fitted with
     y_pred = (labels == model.classes_[1]).astype(int)
     threshold, rule = decision_rule(model)
@@ -753,6 +719,7 @@ def _is_report_folder(path):
 def _predict(args):
     from ._decision import decision_rule
     from ._persistence import load_model
+    from ._predict import predict_images
     from ._pretrained import DEFAULT_MODEL, model_location
     from .datasets._source import image_files
 
@@ -767,7 +734,7 @@ def _predict(args):
     files = image_files(args.inputs, say=note)
     import_keras_quietly()
     model = load_model(model_dir)
-    proba, labels, flags = _predict_images(
+    proba, labels, flags = predict_images(
         model, files, n_jobs=args.n_jobs, quality=args.quality
     )
     note(f"labels by {decision_rule(model)[1]}")
@@ -808,13 +775,13 @@ def _tune(args):
     import warnings
 
     from ._persistence import is_model_folder, load_model, save_model
+    from ._predict import decode_images
     from ._pretrained import DEFAULT_MODEL
     from ._tuning import (
         OPERATING_POINT_FILE,
         tune_operating_point,
         write_operating_point,
     )
-    from ._wrappers import inner_pipeline
     from .datasets._source import load_data
 
     model_name = args.model or DEFAULT_MODEL
@@ -849,10 +816,8 @@ def _tune(args):
         target = 0.95 if args.sensitivity is None else args.sensitivity
     import_keras_quietly()
     model = load_model(model_dir)
-    loader = inner_pipeline(model).named_steps["loader"]
-    loader.set_params(n_jobs=args.n_jobs)
     print(f"Tuning {model_name} on {_counts(data.target)} of {source}", flush=True)
-    images = loader.transform([str(p) for p in data.paths])
+    images = decode_images(model, data.paths, n_jobs=args.n_jobs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tuned, record = tune_operating_point(
