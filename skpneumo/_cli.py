@@ -14,7 +14,7 @@ from pathlib import Path
 from . import _atomic
 from ._backend import import_keras_quietly
 from ._calibration import _counts
-from .metrics._render import _json_ready, _markdown_table
+from .metrics._render import _json_ready
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -543,29 +543,18 @@ def _is_model_folder(path):
 
 
 def _evaluate(args):
-    import matplotlib
-
-    from ._predict import decode_images
-    from .datasets._source import load_data
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._decision import decision_rule
     from ._persistence import load_model
-    from ._pretrained import DEFAULT_MODEL
-    from .metrics import (
-        binary_report,
-        plot_calibration_curve,
-        plot_confusion_matrix,
-        plot_precision_recall_curve,
-        plot_roc_curve,
-        write_html_report,
+    from ._predict import decode_images
+    from ._pretrained import DEFAULT_MODEL, describe_model, model_location
+    from .datasets._source import load_data
+    from .metrics._evaluation import (
+        REPORT_FILES,
+        is_report_folder,
+        model_report,
+        write_report_folder,
     )
 
     model_name, location = args.model or DEFAULT_MODEL, args.data
-    from ._pretrained import model_location
-
     model_dir = model_location(model_name)
     if location.suffix.lower() == ".csv":
         if args.split is not None:
@@ -581,139 +570,40 @@ def _evaluate(args):
         args.report,
         "--report",
         "report folder",
-        _is_report_folder,
+        is_report_folder,
         overwrite=args.overwrite,
         hint="--overwrite",
         inputs=[("the data", [location, *data.paths]), ("the model", [model_dir])],
     )
     import_keras_quietly()
     model = load_model(model_dir)
-    images = decode_images(model, data.paths, n_jobs=args.n_jobs)
-    proba, labels = model.predict_proba(images)[:, 1], model.predict(images)
-    # binary_report counts PNEUMONIA as 1, whatever labels the model was fitted with
-    y_pred = (labels == model.classes_[1]).astype(int)
-    threshold, rule = decision_rule(model)
-    report = binary_report(
+    report, proba, y_pred = model_report(
+        model,
+        decode_images(model, data.paths, n_jobs=args.n_jobs),
         data.target,
-        proba,
-        threshold=threshold,
-        y_pred=y_pred,
         subtype=data.subtype,
         n_bootstraps=args.n_bootstraps,
-    )
-    report.update(
         split=args.split,
         n_images=len(data.target),
         model=model_name,
-        decision_rule=rule,
     )
-
-    # the whole report is written beside --report and moved into place at once:
-    # a failure or an interrupt leaves the previous report, never a mix of two
-    with _atomic.replacing(
+    table = write_report_folder(
         args.report,
-        what="report folder",
-        replaceable=_is_report_folder,
+        report,
+        data.target,
+        proba,
+        y_pred,
+        split=args.split,
+        description=describe_model(model_name, model_dir),
         overwrite=args.overwrite,
         hint="--overwrite",
-    ) as out:
-        # an undefined metric (NaN) is written as null: NaN is not JSON, and strict
-        # parsers (JavaScript's, Go's, jq's) reject the file
-        (out / "metrics.json").write_text(
-            json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n"
-        )
-        table = _markdown_table(report)
-        (out / "metrics.md").write_text(table)
-
-        figure, ax = plt.subplots(figsize=(5, 5))
-        plot_roc_curve(data.target, proba, ax=ax)
-        ax.set_title(f"ROC curve, {args.split} split")
-        figure.savefig(out / "roc_curve.png", dpi=100, bbox_inches="tight")
-        figure, ax = plt.subplots(figsize=(5, 5))
-        plot_precision_recall_curve(data.target, proba, ax=ax)
-        ax.set_title(f"Precision-recall curve of PNEUMONIA, {args.split} split")
-        figure.savefig(out / "precision_recall_curve.png", dpi=100, bbox_inches="tight")
-        figure, ax = plt.subplots(figsize=(5, 5))
-        # the same bins as the report's ECE, so the plot shows what it averages
-        plot_calibration_curve(data.target, proba, ax=ax, n_bins=report["n_bins"])
-        ax.set_title(f"Calibration curve, {args.split} split (ECE {report['ece']:.3f})")
-        figure.savefig(out / "calibration_curve.png", dpi=100, bbox_inches="tight")
-        figure, ax = plt.subplots(figsize=(5.5, 4.5))
-        plot_confusion_matrix(data.target, y_pred, ax=ax)
-        ax.set_title(f"Normalised confusion matrix, threshold {threshold:.3f}")
-        figure.savefig(out / "confusion_matrix.png", dpi=100, bbox_inches="tight")
-        plt.close("all")
-        write_html_report(
-            report,
-            out,
-            figures=_REPORT_FIGURES,
-            description=_model_description(model_name, model_dir),
-        )
+    )
     print(table, end="")
     print(
         f"Report written to {args.report} ({', '.join(REPORT_FILES)})"
         + (f"; it replaced {replacing}" if replacing else "")
     )
     return 0
-
-
-_REPORT_FIGURES = (
-    ("roc_curve.png", "ROC curve"),
-    ("precision_recall_curve.png", "Precision-recall curve of PNEUMONIA"),
-    ("calibration_curve.png", "Calibration curve"),
-    ("confusion_matrix.png", "Confusion matrix, normalised per true class"),
-)
-
-
-def _model_description(name, model_dir):
-    """``(label, text)`` lines that say what the model at ``model_dir`` is."""
-    from ._persistence import META_FILE
-    from ._tuning import read_operating_point
-
-    lines = [("model", name if str(model_dir) == name else f"{name} ({model_dir})")]
-    meta = json.loads((Path(model_dir) / META_FILE).read_text())
-    loader = meta["steps"]["loader"].get("params", {})
-    classifier = meta["steps"]["classifier"].get("params", {})
-    wrappers = [entry["class"] for entry in meta.get("wrappers", [])]
-    lines.append(
-        (
-            "pipeline",
-            f"written by skpneumo {meta.get('skpneumo_version')}; images of "
-            f"{loader.get('image_size')} px ({loader.get('resize')}), a "
-            f"{classifier.get('n_blocks')}-block CNN of {classifier.get('filters')} "
-            "filters" + (f", inside {' in '.join(wrappers)}" if wrappers else ""),
-        )
-    )
-    record = read_operating_point(model_dir)
-    if record is not None:
-        lines.append(("threshold from", record["summary"]))
-    return lines
-
-
-#: The files of a report folder, as ``skpneumo evaluate`` writes them.
-REPORT_FILES = (
-    "index.html",
-    "metrics.json",
-    "metrics.md",
-    "roc_curve.png",
-    "precision_recall_curve.png",
-    "calibration_curve.png",
-    "confusion_matrix.png",
-)
-
-
-def _is_report_folder(path):
-    """Whether ``path`` is a report folder: ``metrics.json`` and other report files only."""
-    try:
-        entries = list(path.iterdir())
-        names = {entry.name for entry in entries}
-        return (
-            "metrics.json" in names
-            and names <= set(REPORT_FILES)
-            and all(entry.is_file() for entry in entries)
-        )
-    except OSError:  # not a folder, or not readable
-        return False
 
 
 def _predict(args):

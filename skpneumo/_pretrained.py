@@ -11,7 +11,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from ._persistence import ModelFormatError, load_model
+from ._persistence import META_FILE, ModelFormatError, load_model
 
 #: Name of the bundled model that ``load_pretrained()`` and the command line
 #: use when no model is named.
@@ -132,3 +132,43 @@ def load_pretrained(name=DEFAULT_MODEL):
     >>> pipe.predict_proba(["xray.jpeg"])[:, 1]  # doctest: +SKIP
     """
     return load_model(pretrained_path(name))
+
+
+def describe_model(name, model_dir):
+    """``(label, text)`` lines that say what the model at ``model_dir`` is.
+
+    Parameters
+    ----------
+    name : str
+        The model as the user named it: a bundled name or a path.
+    model_dir : str or os.PathLike
+        Its folder, as :func:`model_location` found it.
+
+    Returns
+    -------
+    lines : list of (str, str)
+        The model, the pipeline its ``skpneumo.json`` describes, and where its
+        threshold came from when it was tuned (``operating_point.json``).
+    """
+    import json
+
+    from ._tuning import read_operating_point
+
+    lines = [("model", name if str(model_dir) == name else f"{name} ({model_dir})")]
+    meta = json.loads((Path(model_dir) / META_FILE).read_text())
+    loader = meta["steps"]["loader"].get("params", {})
+    classifier = meta["steps"]["classifier"].get("params", {})
+    wrappers = [entry["class"] for entry in meta.get("wrappers", [])]
+    lines.append(
+        (
+            "pipeline",
+            f"written by skpneumo {meta.get('skpneumo_version')}; images of "
+            f"{loader.get('image_size')} px ({loader.get('resize')}), a "
+            f"{classifier.get('n_blocks')}-block CNN of {classifier.get('filters')} "
+            "filters" + (f", inside {' in '.join(wrappers)}" if wrappers else ""),
+        )
+    )
+    record = read_operating_point(model_dir)
+    if record is not None:
+        lines.append(("threshold from", record["summary"]))
+    return lines
