@@ -14,7 +14,7 @@ from pathlib import Path
 from . import _atomic
 from ._backend import import_keras_quietly
 from ._calibration import _counts
-from .metrics._render import _json_ready
+from ._training import VALIDATION_FILE, VALIDATION_FRACTION
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -369,12 +369,6 @@ def _add_explain_parser(commands):
     explain.add_argument("--n-jobs", type=int, default=2, help="image decoding threads")
 
 
-#: The share of patients ``skpneumo train`` holds out for its validation curves.
-VALIDATION_FRACTION = 0.1
-#: The held-out figures of the final model, in the model folder.
-VALIDATION_FILE = "validation.json"
-
-
 def _validation_fraction(text):
     value = float(text)
     if not 0 <= value <= 0.5:
@@ -383,16 +377,10 @@ def _validation_fraction(text):
 
 
 def _train(args):
-    import matplotlib
-
-    from .datasets._source import load_data, subset
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._persistence import is_model_folder, save_model
+    from ._persistence import is_model_folder
     from ._pipeline import make_pneumonia_pipeline
-    from .metrics import plot_history
+    from ._training import CURVES_FILE, train_and_save
+    from .datasets._source import load_data
 
     need_groups = args.calibrate or args.validation_fraction > 0
     data, source = load_data(args.data, "train", need_groups=need_groups)
@@ -422,118 +410,26 @@ def _train(args):
     pipeline = make_pneumonia_pipeline(
         random_state=args.random_state, n_jobs=args.n_jobs, verbose=verbose, **overrides
     )
-    validation, fit_params = None, {}
-    if args.validation_fraction > 0:
-        from ._tuning import hold_out_patients
-
-        kept, held = hold_out_patients(
-            data.target,
-            data.groups,
-            args.validation_fraction,
-            random_state=args.random_state,
-            purpose="--validation-fraction",
-        )
-        validation, data = subset(data, held), subset(data, kept)
-        _say(
-            args,
-            f"Validating on {_counts(validation.target)} of "
-            f"{len(set(validation.groups))} patients held out",
-        )
-        X_val = pipeline.named_steps["loader"].transform(validation.paths)
-        fit_params["classifier__validation_data"] = (X_val, validation.target)
-    if args.calibrate:
-        from ._calibration import fit_calibrated
-
-        model = fit_calibrated(
-            pipeline,
-            data.paths,
-            data.target,
-            data.groups,
-            method=args.calibration_method,
-            random_state=args.random_state,
-            verbose=0 if args.quiet else 1,
-            **fit_params,
-        )
-    else:
-        _say(args, f"Training on {_counts(data.target)} of {source}")
-        model = pipeline.fit(data.paths, data.target, **fit_params)
-    extra_files = {}
-    if validation is not None:
-        held_out = _held_out_report(model, X_val, validation)
-        _say(args, f"On the held-out patients: {_summary_line(held_out)}")
-        extra_files[VALIDATION_FILE] = (
-            json.dumps(_json_ready(held_out), indent=2, allow_nan=False) + "\n"
-        )
-    # progress output is for the training run, not for whoever loads the model
-    pipeline.set_params(loader__verbose=0, classifier__verbose=0)
-    figure = plt.figure(figsize=(10, 4))
-    plot_history(
-        pipeline.named_steps["classifier"].history_, axes=figure.subplots(1, 2)
-    )
-    figure.tight_layout()
-    # the curves go into the folder before it is moved into place: the model
-    # and its curves appear together, or neither does
-    model_dir = save_model(
-        model,
+    model_dir = train_and_save(
+        pipeline,
+        data,
         args.output,
+        source=source,
+        validation_fraction=args.validation_fraction,
+        calibrate=args.calibrate,
+        calibration_method=args.calibration_method,
+        random_state=args.random_state,
         overwrite=args.overwrite,
-        extra_files={
-            CURVES_FILE: lambda path: figure.savefig(path, dpi=100),
-            **extra_files,
-        },
+        verbose=0 if args.quiet else 1,
+        say=lambda message: _say(args, message),
+        purpose="--validation-fraction",
     )
-    plt.close(figure)
     print(
         f"Model written to {model_dir}"
         + (f" (it replaced {replacing})" if replacing else "")
     )
     print(f"Training curves written to {model_dir / CURVES_FILE}")
     return 0
-
-
-#: What ``skpneumo train`` writes beside the model.
-CURVES_FILE = "training_curves.png"
-
-
-def _held_out_report(model, X, data):
-    """The final model's figures on the held-out patients, with 95% intervals."""
-    from ._decision import decision_rule
-    from .metrics import binary_report
-
-    proba = model.predict_proba(X)[:, 1]
-    y_pred = (model.predict(X) == model.classes_[1]).astype(int)
-    threshold, rule = decision_rule(model)
-    report = binary_report(
-        data.target,
-        proba,
-        threshold=threshold,
-        y_pred=y_pred,
-        subtype=data.get("subtype"),
-        n_bootstraps=1000,
-        random_state=0,
-    )
-    report.update(
-        n_images=len(data.target),
-        n_patients=len(set(data.groups)),
-        decision_rule=rule,
-        patients=sorted(set(data.groups.tolist())),
-    )
-    return report
-
-
-def _summary_line(report):
-    return (
-        ", ".join(
-            f"{name} {report[key]:.3f}"
-            for name, key in (
-                ("ROC-AUC", "roc_auc"),
-                ("sensitivity", "sensitivity"),
-                ("specificity", "specificity"),
-                ("ECE", "ece"),
-            )
-        )
-        + f" ({report['n_images']} images, {report['decision_rule']})"
-    )
 
 
 def _is_model_folder(path):
