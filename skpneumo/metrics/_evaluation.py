@@ -39,11 +39,11 @@ REPORT_FIGURES = (
 
 
 def model_report(
-    model, X, y, *, subtype=None, n_bootstraps=1000, random_state=0, **fields
+    estimator, X, y, *, subtype=None, n_bootstraps=1000, random_state=0, **fields
 ):
-    """The :func:`binary_report` of ``model`` on ``X``, labels by its own rule.
+    """The :func:`binary_report` of ``estimator`` on ``X``, labels by its own rule.
 
-    Labels come from ``model.predict``; the report names the model's rule
+    Labels come from ``estimator.predict``; the report names its rule
     (``decision_rule``) after the ``fields`` added to it.
 
     Returns
@@ -51,14 +51,14 @@ def model_report(
     report : dict
         The report, with ``fields`` and ``decision_rule`` added.
     proba : ndarray of shape (n_samples,)
-        ``model.predict_proba(X)[:, 1]``.
+        ``estimator.predict_proba(X)[:, 1]``.
     y_pred : ndarray of shape (n_samples,)
-        1 where ``model`` predicts PNEUMONIA, else 0.
+        1 where ``estimator`` predicts PNEUMONIA, else 0.
     """
-    proba = model.predict_proba(X)[:, 1]
+    proba = estimator.predict_proba(X)[:, 1]
     # binary_report counts PNEUMONIA as 1, whatever labels the model was fitted with
-    y_pred = (model.predict(X) == model.classes_[1]).astype(int)
-    threshold, rule = decision_rule(model)
+    y_pred = (estimator.predict(X) == estimator.classes_[1]).astype(int)
+    threshold, rule = decision_rule(estimator)
     report = binary_report(
         y,
         proba,
