@@ -628,6 +628,60 @@ def _summary(record):
     return text
 
 
+def operating_points_table(record):
+    """The old and the new operating point side by side, as a Markdown table.
+
+    Parameters
+    ----------
+    record : dict
+        As :func:`tune_operating_point` returns it.
+
+    Returns
+    -------
+    table : str
+        A line that says what chose the point, then the table.
+    """
+    level = f"{100 * record['confidence_level']:g}% CI"
+    old, new = record["previous"], record["tuned"]
+
+    def cell(point, key):
+        low, high = point["ci"][key]
+        return f"{point[key]:.4f} ({level} {low:.4f} to {high:.4f})"
+
+    rows = [
+        ("rule", old["rule"], new["rule"]),
+        ("threshold", f"{old['threshold']:.4f}", f"{new['threshold']:.4f}"),
+        ("sensitivity", cell(old, "sensitivity"), cell(new, "sensitivity")),
+        ("specificity", cell(old, "specificity"), cell(new, "specificity")),
+    ]
+    if "calibration_error" in new:
+        for key, label in (("brier", "Brier score"), ("ece", "ECE")):
+            rows.append(
+                (
+                    label,
+                    f"{old['calibration_error'][key]:.4f}",
+                    f"{new['calibration_error'][key]:.4f} (cross-fitted)",
+                )
+            )
+    counts, patients = record["n_images"], record["n_patients"]
+    lines = [
+        f"Operating point chosen on {counts['NORMAL']} NORMAL and "
+        f"{counts['PNEUMONIA']} PNEUMONIA images"
+        + (
+            f" of {patients['NORMAL']} and {patients['PNEUMONIA']} patients"
+            if patients
+            else ""
+        )
+        + f"; intervals from {record['n_bootstraps']} bootstrap resamples of "
+        f"{record['resampled']}.",
+        "",
+        "| | current model | tuned model |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
 def write_operating_point(record, model_dir):
     """Write ``record`` as ``operating_point.json`` into a saved model folder.
 
