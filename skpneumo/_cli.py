@@ -376,6 +376,29 @@ def _validation_fraction(text):
     return value
 
 
+def _model(args):
+    """The model that ``--model`` names (the bundled default without it), and its folder."""
+    from ._pretrained import DEFAULT_MODEL, model_location
+
+    name = args.model or DEFAULT_MODEL
+    return name, model_location(name)
+
+
+def _split(args, default, used):
+    """The split of a Kaggle-layout DATA folder (``default`` without ``--split``).
+
+    None for a manifest, which is ``used`` whole: ``--split`` is refused there.
+    """
+    if args.data.suffix.lower() != ".csv":
+        return args.split or default
+    if args.split is not None:
+        raise ValueError(
+            f"--split picks a split of a Kaggle-layout folder, but {str(args.data)!r} "
+            f"is a manifest, which is {used} whole: leave --split out."
+        )
+    return None
+
+
 def _train(args):
     from ._persistence import is_model_folder
     from ._pipeline import make_pneumonia_pipeline
@@ -441,7 +464,7 @@ def _is_model_folder(path):
 def _evaluate(args):
     from ._persistence import load_model
     from ._predict import decode_images
-    from ._pretrained import DEFAULT_MODEL, describe_model, model_location
+    from ._pretrained import describe_model
     from .datasets._source import load_data
     from .metrics._evaluation import (
         REPORT_FILES,
@@ -450,17 +473,9 @@ def _evaluate(args):
         write_report_folder,
     )
 
-    model_name, location = args.model or DEFAULT_MODEL, args.data
-    model_dir = model_location(model_name)
-    if location.suffix.lower() == ".csv":
-        if args.split is not None:
-            raise ValueError(
-                f"--split picks a split of a Kaggle-layout folder, but {str(location)!r} "
-                "is a manifest, which is evaluated whole: leave --split out."
-            )
-        args.split = location.name  # what the report and the plot titles call the data
-    else:
-        args.split = args.split or "test"
+    (model_name, model_dir), location = _model(args), args.data
+    # a manifest is named by its file in the report and the plot titles
+    args.split = _split(args, "test", "evaluated") or location.name
     data, _ = load_data(location, args.split, need_groups=False)
     replacing = _atomic.check_output(
         args.report,
@@ -506,10 +521,9 @@ def _predict(args):
     from ._decision import decision_rule
     from ._persistence import load_model
     from ._predict import predict_images
-    from ._pretrained import DEFAULT_MODEL, model_location
     from .datasets._source import image_files
 
-    model_dir = model_location(args.model or DEFAULT_MODEL)
+    _, model_dir = _model(args)
     for item in args.inputs:
         if _is_model_folder(item):
             raise ValueError(f"{str(item)!r} is a model folder: give it with --model.")
@@ -560,21 +574,16 @@ def _predict(args):
 def _tune(args):
     import warnings
 
-    from ._persistence import is_model_folder, load_model, save_model
+    from ._persistence import is_model_folder, load_model
     from ._predict import decode_images
-    from ._pretrained import DEFAULT_MODEL
     from ._tuning import (
-        OPERATING_POINT_FILE,
         operating_points_table,
+        save_tuned_model,
         tune_operating_point,
-        write_operating_point,
     )
     from .datasets._source import load_data
 
-    model_name = args.model or DEFAULT_MODEL
-    from ._pretrained import model_location
-
-    model_dir = model_location(model_name)
+    model_name, model_dir = _model(args)
     replacing = _atomic.check_output(
         args.output,
         "--output",
@@ -584,16 +593,7 @@ def _tune(args):
         hint="--overwrite",
         inputs=[("the model being tuned", [model_dir]), ("the data", [args.data])],
     )
-    if args.data.suffix.lower() == ".csv":
-        if args.split is not None:
-            raise ValueError(
-                f"--split picks a split of a Kaggle-layout folder, but "
-                f"{str(args.data)!r} is a manifest, which is used whole: leave "
-                "--split out."
-            )
-        data, source = load_data(args.data, None)
-    else:
-        data, source = load_data(args.data, args.split or "val")
+    data, source = load_data(args.data, _split(args, "val", "used"))
     if args.youden:
         criterion, target = "youden", None
     elif args.specificity is not None:
@@ -622,17 +622,7 @@ def _tune(args):
         if warning.category.__name__ == "SmallSampleWarning":
             print(f"skpneumo tune: warning: {warning.message}", file=sys.stderr)
     record.update(model=model_name, data=source)
-    # the record goes into the folder before it is moved into place
-    save_model(
-        tuned,
-        args.output,
-        overwrite=args.overwrite,
-        extra_files={
-            OPERATING_POINT_FILE: lambda path: write_operating_point(
-                record, path.parent
-            )
-        },
-    )
+    save_tuned_model(tuned, record, args.output, overwrite=args.overwrite)
     print(operating_points_table(record), end="")
     print(
         f"Model written to {args.output}"
@@ -643,22 +633,16 @@ def _tune(args):
 
 def _explain(args):
     from ._persistence import load_model
-    from ._pretrained import DEFAULT_MODEL
     from .datasets._source import image_files
-    from .inspection import write_explanations
+    from .inspection._explain import _never, write_explanation_folder
 
-    model_name = args.model or DEFAULT_MODEL
-    from ._pretrained import model_location
-
-    model_dir = model_location(model_name)
+    model_name, model_dir = _model(args)
     files = image_files(args.inputs)
-    # only an empty folder is replaced without --overwrite: nothing else
-    # tells a folder of pictures written here from one of the user's
     _atomic.check_output(
         args.output,
         "--output",
         "heatmap folder",
-        lambda path: False,
+        _never,
         overwrite=args.overwrite,
         hint="--overwrite",
         inputs=[("the images", [*args.inputs, *files]), ("the model", [model_dir])],
@@ -666,21 +650,16 @@ def _explain(args):
     import_keras_quietly()
     model = load_model(model_dir)
     try:
-        with _atomic.replacing(
+        rows = write_explanation_folder(
+            model,
+            files,
             args.output,
-            what="heatmap folder",
-            replaceable=lambda path: False,
             overwrite=args.overwrite,
             hint="--overwrite",
-        ) as staging:
-            rows = write_explanations(
-                model,
-                files,
-                staging,
-                method=args.method.replace("-", "_"),
-                n_jobs=args.n_jobs,
-                title=f"Heatmaps of {model_name}",
-            )
+            method=args.method.replace("-", "_"),
+            n_jobs=args.n_jobs,
+            title=f"Heatmaps of {model_name}",
+        )
     except NotImplementedError as exc:  # Grad-CAM on a backend without gradients
         raise ValueError(f"{exc} Use --method occlusion.") from exc
     import csv

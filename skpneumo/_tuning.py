@@ -712,6 +712,43 @@ def write_operating_point(record, model_dir):
     return path
 
 
+def save_tuned_model(tuned, record, path, *, overwrite=False):
+    """Save a tuned model with its ``operating_point.json``, as one folder.
+
+    The record goes into the folder before it is moved into place
+    (:func:`~skpneumo.save_model`): the model and the record of its threshold
+    appear together, or neither does.
+
+    Parameters
+    ----------
+    tuned : estimator
+        As :func:`tune_operating_point` returns it.
+    record : dict
+        Its record (:func:`write_operating_point`).
+    path : str or os.PathLike
+        The model folder to write.
+    overwrite : bool, default=False
+        Replace whatever is at ``path``.
+
+    Returns
+    -------
+    model_dir : pathlib.Path
+        The model folder written.
+    """
+    from ._persistence import save_model
+
+    return save_model(
+        tuned,
+        path,
+        overwrite=overwrite,
+        extra_files={
+            OPERATING_POINT_FILE: lambda file: write_operating_point(
+                record, file.parent
+            )
+        },
+    )
+
+
 def read_operating_point(model_dir):
     """The record of how a model folder's threshold was chosen, or None.
 

@@ -143,3 +143,34 @@ def _write_index(rows, directory, *, title, method_name):
             "</div>",
         ],
     )
+
+
+def write_explanation_folder(model, paths, path, *, overwrite, hint, **kwargs):
+    """:func:`write_explanations` into a new folder that appears whole or not at all.
+
+    The folder is written beside ``path`` and moved into place when complete
+    (:func:`skpneumo._atomic.replacing`); only an empty folder is replaced
+    without ``overwrite``, since nothing tells a folder of pictures written
+    here from one of the user's. ``hint`` says how the user asks to overwrite,
+    and ``kwargs`` go to :func:`write_explanations`.
+
+    Returns
+    -------
+    rows : list of dict
+        As :func:`write_explanations` returns them.
+    """
+    from .. import _atomic
+
+    with _atomic.replacing(
+        path,
+        what="heatmap folder",
+        replaceable=_never,
+        overwrite=overwrite,
+        hint=hint,
+    ) as staging:
+        return write_explanations(model, paths, staging, **kwargs)
+
+
+def _never(path):
+    """No existing heatmap folder is replaceable without being asked."""
+    return False
