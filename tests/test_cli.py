@@ -957,7 +957,7 @@ def test_evaluate_writes_its_report_whole_or_not_at_all(
     trained, kaggle_root, tmp_path, monkeypatch, capsys
 ):
     """Non-regression test for a report that mixed two runs."""
-    import skpneumo.metrics
+    import skpneumo.metrics._evaluation
 
     report = tmp_path / "report"
     _evaluate_val(trained, kaggle_root, report)
@@ -967,7 +967,8 @@ def test_evaluate_writes_its_report_whole_or_not_at_all(
     def broken(*args, **kwargs):
         raise ValueError("the plot failed")
 
-    monkeypatch.setattr(skpneumo.metrics, "plot_confusion_matrix", broken)
+    # where write_report_folder looks it up
+    monkeypatch.setattr(skpneumo.metrics._evaluation, "plot_confusion_matrix", broken)
     argv = ["evaluate", "-m", str(trained), str(kaggle_root), "--split", "val"]
     # with intervals, metrics.json would differ from the first run's
     assert main([*argv, "--report", str(report), "--n-bootstraps", "20"]) == 2
