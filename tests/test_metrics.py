@@ -318,3 +318,28 @@ def test_html_report_shows_metrics_intervals_and_figures(tmp_path):
     assert "CI" not in page and "<td>ROC-AUC</td><td>undefined</td>" in page
     with pytest.raises(ValueError, match="is not inside the report folder"):
         write_html_report(report, tmp_path / "sub", figures=[(tmp_path / "x.png", "x")])
+
+
+def test_is_report_folder_knows_only_what_evaluate_writes(tmp_path):
+    from skpneumo.metrics._evaluation import REPORT_FILES, is_report_folder
+
+    report = tmp_path / "report"
+    report.mkdir()
+    assert not is_report_folder(report)  # empty: no metrics.json
+    for name in REPORT_FILES:
+        (report / name).write_text("")
+    assert is_report_folder(report)
+    (report / "notes.txt").write_text("mine")
+    assert not is_report_folder(report)
+    assert not is_report_folder(tmp_path / "missing")
+
+
+def test_summary_line_names_the_rule_and_the_images():
+    from skpneumo.metrics._evaluation import summary_line
+
+    report = binary_report([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], n_bootstraps=0)
+    report.update(n_images=4, decision_rule="threshold 0.500")
+    assert summary_line(report) == (
+        "ROC-AUC 0.750, sensitivity 0.500, specificity 0.500, ECE "
+        f"{report['ece']:.3f} (4 images, threshold 0.500)"
+    )
