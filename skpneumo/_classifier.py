@@ -135,6 +135,7 @@ class PneumoniaClassifier(KerasClassifierBase):
                 "PneumoniaClassifier cannot both be True: early stopping restores "
                 "the raw weights of its best epoch, weight averaging replaces them."
             )
+        _check_views(self.test_time_views)
         self._validation = self._check_validation_data(validation_data, X)
         self.dtype_policy_ = _backend.resolve_dtype_policy(self.mixed_precision)
         return super().fit(X, y, sample_weight=sample_weight)
@@ -451,14 +452,73 @@ class PneumoniaClassifier(KerasClassifierBase):
     # scikeras predicts in batches of any size; see _predict_in_fixed_batches
     def _predict_raw(self, X, **kwargs):
         check_is_fitted(self, "model_")
+        views = _check_views(self.test_time_views)
         X, _ = self._validate_data(X=X)
-        return _predict_in_fixed_batches(self.model_, X, self.batch_size)
+        return _predict_in_fixed_batches(self.model_, X, self.batch_size, views)
 
 
 _spec.fill_docstring(PneumoniaClassifier, parameters=_spec.docstring_entries())
 
 
-def _predict_in_fixed_batches(model, X, batch_size):
+def _check_views(views):
+    """``test_time_views`` as a tuple of floats, or an error that names it."""
+    low, high = _spec.VIEW_RANGE
+    try:
+        checked = tuple(float(view) for view in views)
+    except (TypeError, ValueError):
+        checked = ()
+    if isinstance(views, str) or not checked:
+        checked = ()
+    if not checked or not all(low <= view <= high for view in checked):
+        raise InvalidParameterError(
+            "The 'test_time_views' parameter of PneumoniaClassifier must be a "
+            f"non-empty tuple of fields of view from {low:g} to {high:g}; got "
+            f"{views!r}."
+        )
+    return checked
+
+
+def _reframe(images, view):
+    """``images`` seen with a field of view ``view`` times theirs, at their own size.
+
+    Below 1 a centre crop, above 1 the borders reflected outwards; either is
+    then resized back, bilinearly with antialiasing, in float32 (no rounding
+    to uint8 in between). The crop and the padding are whole pixels on each
+    side, so a view too close to 1 for the image's size returns it unchanged.
+    """
+    h, w = images.shape[1:3]
+    kh, kw = round(h * abs(view - 1) / 2), round(w * abs(view - 1) / 2)
+    if kh == kw == 0:
+        return images
+    if view < 1:
+        images = images[:, kh : h - kh, kw : w - kw]
+    else:
+        images = np.pad(images, ((0, 0), (kh, kh), (kw, kw), (0, 0)), mode="reflect")
+    return keras.ops.image.resize(
+        keras.ops.convert_to_tensor(images, dtype="float32"),
+        (h, w),
+        interpolation="bilinear",
+        antialias=True,
+    )
+
+
+def _predict_on_views(model, batch, views):
+    """P(class 1) of ``batch`` averaged over ``views``: the mean of the log-odds."""
+    if views == (1.0,):
+        # the image as given, exactly as the network scores it
+        return keras.ops.convert_to_numpy(model.predict_on_batch(batch))
+    log_odds = [
+        _log_odds(
+            keras.ops.convert_to_numpy(
+                model.predict_on_batch(_reframe(batch, view))
+            ).astype(np.float64)
+        )
+        for view in views
+    ]
+    return (1 / (1 + np.exp(-np.mean(log_odds, axis=0)))).astype(np.float32)
+
+
+def _predict_in_fixed_batches(model, X, batch_size, views=(1.0,)):
     """Run ``model`` on ``X`` in batches of exactly ``batch_size`` images.
 
     The last batch is padded with blank images, whose outputs are dropped. A
@@ -467,10 +527,11 @@ def _predict_in_fixed_batches(model, X, batch_size):
     such as older AMD EPYCs, do at the last float32 bit); with every batch the
     same shape, an image gets the same probability whatever its batch-mates,
     their order, or whether it is predicted alone. It also spares JAX a
-    compilation for the odd-sized last batch.
+    compilation for the odd-sized last batch. Each batch is scored on every
+    field of view of ``views`` (see :func:`_predict_on_views`).
     """
     outputs = [
-        keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n_real]
+        _predict_on_views(model, batch, views)[:n_real]
         for batch, n_real in _batches(X, batch_size)
     ]
     if not outputs:

@@ -140,7 +140,11 @@ NOT_SAVED = {"loader": ("memory", "n_jobs")}
 #: gives the behaviour of the code before them: a folder that does not name
 #: one was fitted that way, whatever the default is today.
 ADDED_PARAMS = {
-    "classifier": {"smoothing": 0.0, "bn_statistics": "training"},
+    "classifier": {
+        "smoothing": 0.0,
+        "bn_statistics": "training",
+        "test_time_views": (1.0,),
+    },
 }
 #: The most pixels one batch of the classifier's predict may hold (2 GiB of
 #: uint8): predict pads its last batch to ``batch_size`` images, so a doctored

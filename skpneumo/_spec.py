@@ -43,6 +43,11 @@ BRIGHTNESS_SCALE, BRIGHTNESS_CAP = 0.2, 1.0
 CONTRAST_SCALE, CONTRAST_CAP = 0.3, 0.9
 GAMMA_SCALE = 0.5
 
+#: The fields of view ``predict_proba`` averages by default, and the range
+#: each view may take.
+TEST_TIME_VIEWS = (0.9, 1.0, 1.1)
+VIEW_RANGE = (0.5, 1.5)
+
 
 def _percent(fraction):
     return f"{100 * fraction:g}%"
@@ -224,6 +229,19 @@ PARAMETERS = (
         'given to ``fit``, the sampler\'s copies included); ``"training"`` '
         "keeps Keras' moving averages of the augmented training batches, "
         "which put clean images on another scale.",
+    ),
+    Parameter(
+        "test_time_views",
+        TEST_TIME_VIEWS,
+        [tuple, list],
+        "tuple of float",
+        "Fields of view that ``predict_proba`` averages over: each a factor on "
+        "the picture's field of view, below 1 a centre crop (a closer view), "
+        "above 1 the picture with its borders reflected outwards (a wider "
+        f"view), each from {VIEW_RANGE[0]:g} to {VIEW_RANGE[1]:g}. The network "
+        "scores every view at the input size and the log-odds are averaged, so "
+        "a decision depends less on how tightly the X-ray was framed. "
+        "``(1.0,)`` scores the image as given, in a third of the time.",
     ),
     Parameter(
         "learning_rate",

@@ -302,6 +302,10 @@ def test_classifier_needs_exactly_two_classes(images, y):
         {"n_iter_no_change": 0},
         {"random_state": "0"},
         {"verbose": -1},
+        {"test_time_views": "wide"},
+        {"test_time_views": ()},
+        {"test_time_views": (1.0, 2.0)},
+        {"test_time_views": (0.9, None)},
     ],
     ids=repr,
 )
@@ -436,3 +440,42 @@ def test_validation_data_is_checked(image_batch, validation_data, message):
         PneumoniaClassifier(**TINY, early_stopping=True).fit(
             X, y, validation_data=(X, y)
         )
+
+
+def test_test_time_views_average_the_log_odds_of_each_view(image_batch):
+    """P is the sigmoid of the mean log-odds of the views, each scored alone."""
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY, test_time_views=(1.0,)).fit(X, y)
+    alone = {}
+    for view in (0.8, 1.0, 1.2):
+        clf.set_params(test_time_views=(view,))
+        alone[view] = clf.predict_proba(X)[:, 1].astype(np.float64)
+    # a view other than 1 sees another picture
+    assert np.abs(alone[0.8] - alone[1.0]).max() > 1e-4
+    assert np.abs(alone[1.2] - alone[1.0]).max() > 1e-4
+    clf.set_params(test_time_views=[0.8, 1.0, 1.2])
+    mean_log_odds = np.mean([np.log(p / (1 - p)) for p in alone.values()], axis=0)
+    np.testing.assert_allclose(
+        clf.predict_proba(X)[:, 1], 1 / (1 + np.exp(-mean_log_odds)), atol=1e-5
+    )
+    # the same view twice is the view once: an average, not a sum
+    clf.set_params(test_time_views=(1.0, 1.0))
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], alone[1.0], atol=1e-6)
+
+
+def test_a_view_is_a_centred_crop_or_a_reflected_widening():
+    from skpneumo._classifier import _reframe
+
+    image = np.zeros((1, 20, 20, 1), dtype=np.uint8)
+    image[:, 5:15, 5:15] = 200  # a bright square, half the side, in the centre
+    # half the field of view: the square fills the picture
+    closer = np.asarray(_reframe(image, 0.5))
+    assert closer.shape == image.shape and closer.dtype == np.float32
+    np.testing.assert_allclose(closer, 200, atol=1e-3)
+    # a wider view by reflection: the square shrinks and stays centred
+    wider = np.asarray(_reframe(image, 1.4))[0, ..., 0]
+    bright = wider > 100
+    assert 0 < bright.sum() < (image[0, ..., 0] > 100).sum()
+    np.testing.assert_array_equal(bright, bright[::-1, ::-1])
+    # a view too close to 1 for the size changes nothing
+    assert _reframe(image, 1.01) is image

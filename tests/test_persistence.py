@@ -232,28 +232,36 @@ def test_folder_of_format_version_1_still_loads(fitted, tmp_path):
 def test_folder_of_0_1_0_loads_with_the_behaviour_it_was_fitted_with(
     kaggle_root, tmp_path
 ):
-    """Non-regression test for folders written before smoothing and clean statistics.
+    """Non-regression test for folders written before smoothing, clean statistics and views.
 
-    skpneumo 0.1.0 wrote no ``smoothing`` nor ``bn_statistics``; its networks
-    neither smooth nor were normalised with clean statistics, so a folder
-    without them must load with the values that say so (and refit that way
-    after ``clone``), not with today's defaults.
+    skpneumo 0.1.0 wrote no ``smoothing``, ``bn_statistics`` nor
+    ``test_time_views``; its networks neither smooth nor were normalised with
+    clean statistics, and it scored each image as given, so a folder without
+    them must load with the values that say so (and refit that way after
+    ``clone``), not with today's defaults.
     """
     from sklearn.base import clone
 
     from skpneumo.datasets import load_chest_xray
 
     data = load_chest_xray(kaggle_root, split="train")
-    old = dict(TINY, image_size=16, smoothing=0.0, bn_statistics="training")
+    old = dict(
+        TINY,
+        image_size=16,
+        smoothing=0.0,
+        bn_statistics="training",
+        test_time_views=(1.0,),
+    )
     pipe = make_pneumonia_pipeline(**routed(old)).fit(data.paths, data.target)
     folder = save_model(pipe, tmp_path / "model")
     meta = json.loads((folder / "skpneumo.json").read_text())
     params = meta["steps"]["classifier"]["params"]
-    del params["smoothing"], params["bn_statistics"]
+    del params["smoothing"], params["bn_statistics"], params["test_time_views"]
     write_meta(folder, meta)
     loaded = load_model(folder)
     classifier = loaded.named_steps["classifier"]
     assert (classifier.smoothing, classifier.bn_statistics) == (0.0, "training")
+    assert tuple(classifier.test_time_views) == (1.0,)
     assert clone(classifier).get_params()["smoothing"] == 0.0
     np.testing.assert_array_equal(
         loaded.predict_proba(data.paths), pipe.predict_proba(data.paths)
