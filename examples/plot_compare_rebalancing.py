@@ -17,7 +17,7 @@ and the sensitivity and specificity of ``predict`` at one threshold:
   weigh more in the loss (``classifier__class_weight="balanced"``);
 * **none**: ``sampler="passthrough"`` and no weights.
 
-To keep the documentation build short, the network is small (64 px, 3
+To keep the documentation build short, the network is small (48 px, 3
 convolution blocks, 6 epochs), each strategy trains once on about 300 images,
 and the comparison is one split rather than a cross-validation; the
 bootstrap intervals over the evaluation images say how much of a difference
@@ -59,7 +59,7 @@ drawn = subsample_patients(
     random_state=0,
 )
 fit_idx = others[drawn]
-loader = ImageLoader(image_size=64, n_jobs=2)
+loader = ImageLoader(image_size=48, n_jobs=2)
 X, y = loader.fit_transform(data.paths[fit_idx]), data.target[fit_idx]
 X_test, y_test = loader.transform(data.paths[test_idx]), data.target[test_idx]
 print(
@@ -109,7 +109,7 @@ metrics = ("roc_auc", "sensitivity", "specificity")
 reports = {}
 for name, params in strategies.items():
     pipe = make_pneumonia_pipeline(
-        image_size=64,
+        image_size=48,
         threshold=0.5,
         classifier__n_blocks=3,
         classifier__epochs=6,

@@ -12,7 +12,7 @@ optimistic. :class:`~sklearn.model_selection.StratifiedGroupKFold` with
 
 This example runs the same pipeline under both splitters, counts the test
 images whose patient was also in training, and compares the ROC-AUC. To keep
-the documentation build short, the network is small (64 px, 3 convolution
+the documentation build short, the network is small (48 px, 3 convolution
 blocks, 5 epochs) and each splitter makes 2 folds of about 600 images.
 """
 
@@ -75,9 +75,9 @@ for name, (cv, cv_groups) in splitters.items():
 # --------------
 # The images are decoded once; the pipeline's loader passes arrays of its size
 # through.
-X = ImageLoader(image_size=64, n_jobs=2).fit_transform(paths)
+X = ImageLoader(image_size=48, n_jobs=2).fit_transform(paths)
 pipe = make_pneumonia_pipeline(
-    image_size=64,
+    image_size=48,
     classifier__n_blocks=3,
     classifier__epochs=5,
     n_jobs=2,

@@ -7,7 +7,7 @@ Every step of the pipeline is a scikit-learn estimator, so one
 (even replace it) and the network's hyperparameters at once, scored by ROC-AUC
 on patients the candidates did not train on.
 
-To keep the documentation build short, the networks are small (64 px, 6
+To keep the documentation build short, the networks are small (48 px, 6
 epochs), the grid has four candidates, and the search scores them on one
 patient-grouped split (a
 :class:`~sklearn.model_selection.GroupShuffleSplit` with one split) instead of
@@ -42,9 +42,9 @@ print(f"{len(y)} images of {len(np.unique(groups))} patients, {np.sum(y == 0)} N
 # %%
 # Decode the images once: the pipeline's loader passes arrays of its own size
 # straight through, so every fit of the search skips the JPEG decoding.
-X = ImageLoader(image_size=64, n_jobs=2).fit_transform(paths)
+X = ImageLoader(image_size=48, n_jobs=2).fit_transform(paths)
 pipe = make_pneumonia_pipeline(
-    image_size=64, classifier__epochs=6, n_jobs=2, random_state=0
+    image_size=48, classifier__epochs=6, n_jobs=2, random_state=0
 )
 
 # %%

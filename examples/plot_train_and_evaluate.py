@@ -10,7 +10,7 @@ specificity, F1 and ROC-AUC with bootstrap intervals, the ROC curve, the
 normalised confusion matrix and the accuracy/loss curves.
 
 To keep the documentation build to a few minutes on a CPU, the network is
-smaller than the default one (64 px instead of 96, 3 convolution blocks
+smaller than the default one (48 px instead of 96, 3 convolution blocks
 instead of 4, 6 epochs instead of 20): it trains in well under a minute. The
 official test split is not part of the data beside the repository, and the
 16 images of its ``val`` split are too few to measure anything, so the
@@ -75,7 +75,7 @@ for name, idx in (("training on", fit_idx), ("evaluating on", test_idx)):
 # (the threshold-tuning example shows how to choose one for a target
 # sensitivity).
 pipe = make_pneumonia_pipeline(
-    image_size=64,
+    image_size=48,
     threshold=0.5,
     classifier__n_blocks=3,
     classifier__epochs=6,
