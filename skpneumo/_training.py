@@ -83,10 +83,9 @@ def train_and_save(
     model_dir : pathlib.Path
         The model folder written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a figure outside pyplot: no backend is chosen and no figure of the
+    # caller's is touched
+    from matplotlib.figure import Figure
 
     from ._calibration import _counts
     from ._persistence import save_model
@@ -138,7 +137,7 @@ def train_and_save(
         )
     # progress output is for the training run, not for whoever loads the model
     pipeline.set_params(loader__verbose=0, classifier__verbose=0)
-    figure = plt.figure(figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
     plot_history(
         pipeline.named_steps["classifier"].history_, axes=figure.subplots(1, 2)
     )
@@ -154,5 +153,4 @@ def train_and_save(
             **extra_files,
         },
     )
-    plt.close(figure)
     return model_dir

@@ -938,12 +938,15 @@ def test_ctrl_c_while_the_curves_are_drawn_leaves_the_previous_model(
 def test_ctrl_c_after_the_model_is_in_place_says_so(
     kaggle_root, tmp_path, monkeypatch, capsys
 ):
-    import matplotlib.pyplot as plt
+    import skpneumo._persistence
+
+    save_model = skpneumo._persistence.save_model
 
     def interrupted(*args, **kwargs):
+        save_model(*args, **kwargs)  # the folder is in place, then Ctrl-C
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(plt, "close", interrupted)
+    monkeypatch.setattr(skpneumo._persistence, "save_model", interrupted)
     model = tmp_path / "model"
     assert main(["train", str(kaggle_root), "-o", str(model), *TRAIN]) == 130
     assert _one_error_line(capsys) == (

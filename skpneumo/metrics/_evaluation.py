@@ -134,10 +134,9 @@ def write_report_folder(
     table : str
         The report as the Markdown table of ``metrics.md``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # figures outside pyplot: no backend is chosen and no figure of the
+    # caller's is touched
+    from matplotlib.figure import Figure
 
     with _atomic.replacing(
         path,
@@ -154,25 +153,28 @@ def write_report_folder(
         table = _markdown_table(report)
         (out / "metrics.md").write_text(table)
 
-        figure, ax = plt.subplots(figsize=(5, 5))
+        figure = Figure(figsize=(5, 5))
+        ax = figure.subplots()
         plot_roc_curve(y, proba, ax=ax)
         ax.set_title(f"ROC curve, {split} split")
         figure.savefig(out / "roc_curve.png", dpi=100, bbox_inches="tight")
-        figure, ax = plt.subplots(figsize=(5, 5))
+        figure = Figure(figsize=(5, 5))
+        ax = figure.subplots()
         plot_precision_recall_curve(y, proba, ax=ax)
         ax.set_title(f"Precision-recall curve of PNEUMONIA, {split} split")
         figure.savefig(out / "precision_recall_curve.png", dpi=100, bbox_inches="tight")
-        figure, ax = plt.subplots(figsize=(5, 5))
+        figure = Figure(figsize=(5, 5))
+        ax = figure.subplots()
         # the same bins as the report's ECE, so the plot shows what it averages
         plot_calibration_curve(y, proba, ax=ax, n_bins=report["n_bins"])
         ax.set_title(f"Calibration curve, {split} split (ECE {report['ece']:.3f})")
         figure.savefig(out / "calibration_curve.png", dpi=100, bbox_inches="tight")
-        figure, ax = plt.subplots(figsize=(5.5, 4.5))
+        figure = Figure(figsize=(5.5, 4.5))
+        ax = figure.subplots()
         plot_confusion_matrix(y, y_pred, ax=ax)
         ax.set_title(
             f"Normalised confusion matrix, threshold {report['threshold']:.3f}"
         )
         figure.savefig(out / "confusion_matrix.png", dpi=100, bbox_inches="tight")
-        plt.close("all")
         write_html_report(report, out, figures=REPORT_FIGURES, description=description)
     return table
