@@ -463,12 +463,12 @@ _spec.fill_docstring(PneumoniaClassifier, parameters=_spec.docstring_entries())
 def _check_views(views):
     """``test_time_views`` as a tuple of floats, or an error that names it."""
     low, high = _spec.VIEW_RANGE
-    try:
-        checked = tuple(float(view) for view in views)
-    except (TypeError, ValueError):
-        checked = ()
-    if isinstance(views, str) or not checked:
-        checked = ()
+    checked = ()
+    if not isinstance(views, str):  # a string is iterable, but names no views
+        try:
+            checked = tuple(float(view) for view in views)
+        except (TypeError, ValueError):
+            pass
     if not checked or not all(low <= view <= high for view in checked):
         raise InvalidParameterError(
             "The 'test_time_views' parameter of PneumoniaClassifier must be a "
