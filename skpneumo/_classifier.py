@@ -135,10 +135,19 @@ class PneumoniaClassifier(KerasClassifierBase):
                 "PneumoniaClassifier cannot both be True: early stopping restores "
                 "the raw weights of its best epoch, weight averaging replaces them."
             )
-        _check_views(self.test_time_views)
+        self._check_params()
         self._validation = self._check_validation_data(validation_data, X)
         self.dtype_policy_ = _backend.resolve_dtype_policy(self.mixed_precision)
         return super().fit(X, y, sample_weight=sample_weight)
+
+    def _check_params(self):
+        """Check what the parameter constraints cannot say; return the views.
+
+        ``fit``, ``predict_proba`` (``set_params`` checks nothing) and
+        :func:`~skpneumo.load_model` call it, so that all three refuse the same
+        values.
+        """
+        return _check_views(self.test_time_views)
 
     def _check_validation_data(self, validation_data, X):
         if validation_data is None:
@@ -452,7 +461,7 @@ class PneumoniaClassifier(KerasClassifierBase):
     # scikeras predicts in batches of any size; see _predict_in_fixed_batches
     def _predict_raw(self, X, **kwargs):
         check_is_fitted(self, "model_")
-        views = _check_views(self.test_time_views)
+        views = self._check_params()
         X, _ = self._validate_data(X=X)
         return _predict_in_fixed_batches(self.model_, X, self.batch_size, views)
 

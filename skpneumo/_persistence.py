@@ -455,6 +455,8 @@ def _check_step(name, step):
         step._check_params()  # the image size's form, besides the constraints
     elif name == "sampler":
         step._check_zoom_range()
+    elif name == "classifier":
+        step._check_params()  # the fields of view's range, besides the constraints
 
 
 def _check_fitted_state(state):
