@@ -1,28 +1,39 @@
 """Specificity under framing shifts when predict_proba averages fields of view.
 
-Loads the two models that ``tta_fit`` style runs saved (the default recipe
-fitted on the robustness benchmark's grouped and earliest splits, saved with
-``skpneumo.save_model`` to MODELS/model-CONFIG-SPLIT) and prints, for each
-view set, the held-out threshold (sensitivity 0.97 on the unshifted held-out
-patients), sensitivity, ROC-AUC and specificity under each framing shift.
+Fits the configuration once per split of the robustness benchmark (grouped
+and earliest, on every other training patient) and saves each model to
+WORK/model-CONFIG-SPLIT, unless it is there already. Each single field of
+view's log-odds of the held-out images under each framing shift are cached
+in WORK/views-CONFIG-SPLIT.npz, so that view sets and ways of combining them
+are compared on the same network outputs without another pass. For each
+view set it prints the held-out threshold (sensitivity 0.97 on the
+unshifted held-out patients: the shifts are checks, not inputs), the
+sensitivity and ROC-AUC there, and the specificity under each framing shift.
+
+``mean`` is what ``PneumoniaClassifier(test_time_views=...)`` does: the mean
+of the views' log-odds; ``median`` and ``min`` are alternatives to rank.
 
 Usage::
 
-    python -m benchmarks.studies.test_time_views MODELS CONFIG 1.0,0.9/1.0/1.1
+    python -m benchmarks.studies.test_time_views --work /tmp/views --views
+        1.0 0.9,1.0 0.8,0.9,1.0,1.1 --combine mean,median
 """
 
-import sys
+import argparse
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from benchmarks._common import add_data_argument, cpu_name, timed
 from benchmarks.studies import robustness as rb
 from skpneumo import ImageLoader
-from skpneumo._persistence import load_model
+from skpneumo._classifier import _log_odds
+from skpneumo._persistence import load_model, save_model
 from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import threshold_for_sensitivity
 
-SH = [
+FRAMING = [
     "original",
     "sides padded 10% (wider view)",
     "sides padded 35%",
@@ -31,33 +42,89 @@ SH = [
     "zoom in 20% (centre crop)",
     "top/bottom cropped 20%",
 ]
+COMBINE = {"mean": np.mean, "median": np.median, "min": np.min}
+
+
+def fitted_model(folder, config, X, y):
+    """The configuration fitted on ``X, y`` and saved in ``folder``, or loaded."""
+    if folder.exists():
+        return load_model(folder)
+    pipe = rb.pipeline_for(config, 0, 0, 0)
+    seconds, _ = timed(pipe.fit, X, y)
+    print(f"fitted {folder.name} in {seconds:.0f} s on {cpu_name()}", flush=True)
+    save_model(pipe, folder)
+    return pipe
+
+
+def view_log_odds(pipe, shifted, views, cache):
+    """Log-odds of each shift under each single view: {(shift, view): array}."""
+    known = dict(np.load(cache)) if cache.exists() else {}
+    for view in views:
+        keys = [f"{shift}|{view:g}" for shift in shifted]
+        if all(key in known for key in keys):
+            continue
+        pipe.set_params(classifier__test_time_views=(view,))
+        for key, shift in zip(keys, shifted, strict=True):
+            p = pipe.predict_proba(shifted[shift])[:, 1].astype(np.float64)
+            known[key] = _log_odds(p)
+        np.savez(cache, **known)
+    return known
 
 
 def main():
-    MODELS, CONFIG = sys.argv[1], sys.argv[2]
-    VIEWS = [tuple(float(v) for v in s.split("/")) for s in sys.argv[3].split(",")]
-    data = load_chest_xray("../shared/data/chest_xray", split="train")
-    X = ImageLoader(image_size=224, n_jobs=2).fit_transform(data.paths)[..., 0]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_data_argument(parser)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--config", default="new")
+    parser.add_argument("--views", nargs="+", default=["1.0"])
+    parser.add_argument("--combine", default="mean")
+    args = parser.parse_args()
+    view_sets = [tuple(float(v) for v in s.split(",")) for s in args.views]
+    singles = sorted({view for views in view_sets for view in views})
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    data = load_chest_xray(args.data / "chest_xray", split="train")
+    X = ImageLoader(image_size=224, n_jobs=2).fit_transform(data.paths)
     y = data.target
-    for split, fn in (("grouped", rb.grouped_split), ("earliest", rb.earliest_split)):
-        _, test = fn(data)
-        pipe = load_model(f"{MODELS}/model-{CONFIG}-{split}")
-        shifted = {s: rb.SHIFTS[s](X[test])[..., None] for s in SH}
-        for views in VIEWS:
-            pipe.set_params(classifier__test_time_views=views)
-            P = {s: pipe.predict_proba(shifted[s])[:, 1] for s in SH}
-            yt = y[test]
-            t = threshold_for_sensitivity(yt, P["original"], 0.97)
-            cells = [f"{np.mean(P[s][yt == 0] < t):.3f}" for s in SH]
-            print(
-                split,
-                views,
-                f"t={t:.3f} sens={np.mean(P['original'][yt == 1] >= t):.3f}",
-                f"auc={roc_auc_score(yt, P['original']):.4f}",
-                " ".join(cells),
-                flush=True,
-            )
-    print(SH)
+    for split, splitter in (
+        ("grouped", rb.grouped_split),
+        ("earliest", rb.earliest_split),
+    ):
+        train, test = splitter(data)
+        pipe = fitted_model(
+            args.work / f"model-{args.config}-{split}", args.config, X[train], y[train]
+        )
+        shifted = {s: rb.SHIFTS[s](X[test][..., 0])[..., None] for s in FRAMING}
+        cache = args.work / f"views-{args.config}-{split}.npz"
+        known = view_log_odds(pipe, shifted, singles, cache)
+        yt = y[test]
+        for combine in args.combine.split(","):
+            for views in view_sets:
+                P = {
+                    s: 1
+                    / (
+                        1
+                        + np.exp(
+                            -COMBINE[combine](
+                                [known[f"{s}|{v:g}"] for v in views], axis=0
+                            )
+                        )
+                    )
+                    for s in FRAMING
+                }
+                t = threshold_for_sensitivity(yt, P["original"], 0.97)
+                cells = " | ".join(f"{np.mean(P[s][yt == 0] < t):.3f}" for s in FRAMING)
+                print(
+                    f"| {split} | {combine} | {views} | {t:.3f} "
+                    f"| {np.mean(P['original'][yt == 1] >= t):.3f} "
+                    f"| {roc_auc_score(yt, P['original']):.4f} | {cells} |",
+                    flush=True,
+                )
+    print(
+        "| split | combine | views | threshold | sensitivity | ROC-AUC | "
+        + " | ".join(FRAMING)
+        + " |"
+    )
 
 
 if __name__ == "__main__":
