@@ -7,7 +7,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,6 +24,44 @@ SPHINX_TOOLS = {  # module: distribution
     "sphinx_gallery": "sphinx-gallery",
     "pydata_sphinx_theme": "pydata-sphinx-theme",
 }
+
+
+#: The files that read the documentation build (``built_docs``): one worker
+#: builds it once for both.
+DOCS_TESTS = ("tests/test_docs.py", "tests/test_examples.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Give each pytest-xdist worker whole test files, the documentation's together.
+
+    ``-n 2`` (``addopts`` in pyproject.toml) runs the suite in two processes.
+    As with ``--dist loadfile``, a file's tests all run on one worker, so a
+    module's fixtures are built once; the two files of ``DOCS_TESTS`` count
+    as one, so the documentation is built once. (``--dist loadgroup`` would
+    do this with marks, but pytest-xdist 3.8 cannot rename pytest 9.2's test
+    ids, so its groups are silently ignored.)
+    """
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFile(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return "docs" if path in DOCS_TESTS else path
+
+    return ByFile(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Collect the documentation's tests first.
+
+    The workers take files in collection order, and the documentation build is
+    the longest unit of the suite: started first, it runs beside the rest
+    instead of after it.
+    """
+    items.sort(
+        key=lambda item: Path(item.path).relative_to(ROOT).as_posix() not in DOCS_TESTS
+    )
 
 
 @pytest.fixture(scope="session")
@@ -101,15 +138,13 @@ def built_docs(sphinx_build, tmp_path_factory, request):
     ``docs/`` run again all the same (``run_stale_examples``), so that a
     change to the package is tested. ``tests/test_docs.py`` checks the site,
     ``tests/test_examples.py`` the gallery. Returns ``html`` (the built site),
-    ``results``, ``real_data``, ``seconds`` (the build's wall time),
-    ``returncode``, ``stdout`` and ``stderr``.
+    ``results``, ``real_data``, ``returncode``, ``stdout`` and ``stderr``.
     """
     data = SHARED_DATA / "chest_xray"
     real_data = (data / "train").is_dir()
     if not real_data:
         data = request.getfixturevalue("kaggle_root")
     out = tmp_path_factory.mktemp("docs")
-    started = time.perf_counter()
     result = sphinx_build(
         ROOT / "docs",
         out,
@@ -121,7 +156,6 @@ def built_docs(sphinx_build, tmp_path_factory, request):
         html=out / "html",
         results=out / "results",
         real_data=real_data,
-        seconds=time.perf_counter() - started,
         returncode=result.returncode,
         stdout=result.stdout,
         stderr=result.stderr,
