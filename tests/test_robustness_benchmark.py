@@ -7,14 +7,10 @@ documentation gives keeps working.
 
 import importlib
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 MODULE = "benchmarks.studies.robustness"
 
 
@@ -63,74 +59,66 @@ def test_earliest_split_holds_out_the_lowest_numbered_patients(robustness, kaggl
 
 
 @pytest.mark.slow
-def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
+def test_one_command_writes_the_report_and_rescores(robustness, tmp_path, kaggle_root):
+    # in this process, as `python -m benchmarks.studies.robustness` runs main
     out = tmp_path / "report" / "robustness"
-    common = [sys.executable, "-m", MODULE, str(kaggle_root), "--out", str(out)]
-    result = subprocess.run(
-        [
-            *common,
-            "--configs",
-            "old,new",
-            "--image-size",
-            "16",
-            "--epochs",
-            "1",
-            "--fraction",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    models = tmp_path / "models"
+    scale = ["--image-size", "16", "--epochs", "1", "--fraction", "1"]
+    common = [str(kaggle_root), "--out", str(out), *scale]
+    robustness.main([*common, "--configs", "old,new", "--models", str(models)])
     report = json.loads(out.with_suffix(".json").read_text())["results"]
     assert set(report) == {"grouped", "earliest"}
     for by_config in report.values():
         assert set(by_config) == {"old", "new"}
         assert by_config["old"]["threshold"] == 0.74
+        assert by_config["old"]["test_time_views"] == [1.0]
+        assert by_config["new"]["test_time_views"] == robustness.views_of("new")
         assert len(by_config["new"]["shifts"]) == 22
     markdown = out.with_suffix(".md").read_text()
     assert "| sides padded 35% |" in markdown and "worst shift" in markdown
     assert out.with_suffix(".png").stat().st_size > 0
+    # one fitted pipeline per configuration and split, with its fit time
+    folders = sorted(p.name for p in models.iterdir() if p.is_dir())
+    assert folders == [
+        f"model-{config}-{split}-16px-1ep-1-seed0"
+        for config in ("new", "old")
+        for split in ("earliest", "grouped")
+    ]
 
-    again = subprocess.run(
-        [*common, "--rescore"], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
+    robustness.main([*common, "--rescore"])
     assert json.loads(out.with_suffix(".json").read_text())["results"] == report
+
+    # the saved fits are loaded, not fitted again: the same probabilities, and
+    # the previous default, which differs from "new" in predict-time
+    # parameters alone, shares its network
+    again = tmp_path / "again" / "robustness"
+    shared = ["--configs", "new,d72f2ba", "--models", str(models)]
+    robustness.main([str(kaggle_root), "--out", str(again), *scale, *shared])
+    assert len([p for p in models.iterdir() if p.is_dir()]) == 4
+    again_report = json.loads(again.with_suffix(".json").read_text())["results"]
+    saved, again_saved = (
+        np.load(out.with_suffix(".npz")),
+        np.load(again.with_suffix(".npz")),
+    )
+    for split in report:
+        np.testing.assert_allclose(
+            again_saved[f"{split}/new"], saved[f"{split}/new"], rtol=1e-5, atol=1e-6
+        )
+        assert again_report[split]["new"]["fit_seconds"] == pytest.approx(
+            report[split]["new"]["fit_seconds"]
+        )
+        assert again_report[split]["d72f2ba"]["test_time_views"] == [1.0]
+        assert again_report[split]["d72f2ba"]["threshold"] == 0.2
+        # one view of the same network is another probability
+        assert not np.allclose(again_saved[f"{split}/d72f2ba"], saved[f"{split}/new"])
 
     # a later run that reuses this one fits only what it lacks, and refuses a
     # run at another scale, whose figures could not stand beside its own
     later = tmp_path / "later" / "robustness"
-    scale = ["--image-size", "16", "--epochs", "1", "--fraction", "1"]
-    reused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            MODULE,
-            str(kaggle_root),
-            "--out",
-            str(later),
-            "--configs",
-            "old,standardize",
-            *scale,
-            "--reuse",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
-    )
-    assert reused.returncode == 0, reused.stderr[-3000:]
+    reuse = ["--configs", "old,standardize", "--reuse", str(out)]
+    robustness.main([str(kaggle_root), "--out", str(later), *scale, *reuse])
     later_report = json.loads(later.with_suffix(".json").read_text())["results"]
-    saved, later_saved = (
-        np.load(out.with_suffix(".npz")),
-        np.load(later.with_suffix(".npz")),
-    )
+    later_saved = np.load(later.with_suffix(".npz"))
     for split in report:
         # the same figures, marked as taken from the earlier run
         assert later_report[split]["old"] == dict(report[split]["old"], reused=True)
@@ -140,28 +128,20 @@ def test_one_command_writes_the_report_and_rescores(tmp_path, kaggle_root):
         )
     assert "(`--reuse`)" in later.with_suffix(".md").read_text()
     assert "(`--reuse`)" not in markdown
-    other_scale = subprocess.run(
-        [
-            *common[:4],
-            "--out",
-            str(tmp_path / "x"),
-            "--image-size",
-            "24",
-            "--epochs",
-            "1",
-            "--fraction",
-            "1",
-            "--reuse",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-    )
-    assert other_scale.returncode != 0
-    assert "differs in ['image_size']" in other_scale.stderr
+    other_scale = [str(kaggle_root), "--out", str(tmp_path / "x"), "--image-size"]
+    with pytest.raises(SystemExit, match=r"differs in \['image_size'\]"):
+        robustness.main(
+            [
+                *other_scale,
+                "24",
+                "--epochs",
+                "1",
+                "--fraction",
+                "1",
+                "--reuse",
+                str(out),
+            ]
+        )
 
 
 def test_a_reused_run_is_matched_by_shift_name(robustness):
@@ -171,6 +151,7 @@ def test_a_reused_run_is_matched_by_shift_name(robustness):
     probas = np.tile([0.1, 0.3, 0.6, 0.9], (len(older), 1))
     result = {
         "params": robustness.CONFIGS["new"],
+        "test_time_views": robustness.views_of("new"),
         "shifts": {name: {} for name in older},
     }
     earlier = ({"grouped": {"new": result}}, {"grouped/new": probas, "grouped/y": y})
@@ -187,3 +168,14 @@ def test_a_reused_run_is_matched_by_shift_name(robustness):
     # another split's labels, or changed parameters: not reused
     assert robustness.reusable(earlier, "grouped", "new", y[::-1]) is None
     assert robustness.reusable(earlier, "grouped", "f693afc", y) is None
+    # a run that scored the image alone (before the views were recorded, or
+    # with other views) is not today's default, whose parameters read the same
+    del result["test_time_views"]
+    assert robustness.reusable(earlier, "grouped", "new", y) is None
+    # a configuration that now names the one view it always scored with is
+    # still the earlier run's
+    named = dict(robustness.CONFIGS["old"])
+    assert named.pop("test_time_views") == (1.0,)
+    old = dict(result, params=json.loads(json.dumps(named)))
+    earlier = ({"grouped": {"old": old}}, {"grouped/old": probas, "grouped/y": y})
+    assert robustness.reusable(earlier, "grouped", "old", y) is not None

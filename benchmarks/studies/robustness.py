@@ -36,6 +36,9 @@ the official test split's case, whose NORMAL images alone come from another
 period. It writes PREFIX.md, PREFIX.json, PREFIX.png (default
 ``benchmarks/studies/robustness``) and the probabilities in PREFIX.npz; after a
 change of a default threshold, ``--rescore`` re-scores them without fitting.
+``--models DIR`` keeps each fitted pipeline in DIR and loads it on the next
+run instead of fitting it again; configurations that differ only in
+predict-time parameters (the threshold, the fields of view) share one.
 
 Configurations (``--configs``, comma-separated): ``old`` is the default
 before the shift work (no augmentation, threshold 0.74); ``new`` is today's
@@ -72,6 +75,7 @@ OLD = dict(
     blur_augmentation=0.0,
     epochs=15,
     threshold=0.74,
+    test_time_views=(1.0,),
 )
 
 CONFIGS = {
@@ -90,9 +94,18 @@ CONFIGS = {
     # configuration's old name): batch-normalisation statistics of the augmented
     # training batches, no fixed smoothing, threshold 0.29 (set by the
     # withdrawn rule: sensitivity >= 0.95 under every shift)
-    "f693afc": dict(smoothing=0.0, bn_statistics="training", threshold=0.29),
+    "f693afc": dict(
+        smoothing=0.0,
+        bn_statistics="training",
+        threshold=0.29,
+        test_time_views=(1.0,),
+    ),
     # the first of its two changes alone: statistics of the clean images
-    "f693afc+clean-bn": dict(smoothing=0.0, threshold=0.29),
+    "f693afc+clean-bn": dict(smoothing=0.0, threshold=0.29, test_time_views=(1.0,)),
+    # the default before predict_proba averaged three fields of view: the
+    # image alone, at the threshold the rule gave it (the same fitted network
+    # as "new": the views and the threshold are predict-time settings)
+    "d72f2ba": dict(test_time_views=(1.0,), threshold=0.2),
     # each ranked against the default of its day (see the ranking files):
     # training-speed levers: fewer epochs, fewer pixels
     "new-15-epochs": dict(epochs=15),
@@ -323,6 +336,13 @@ def keep_patients(data, indices, fraction, seed=0):
 
 
 _FACTORY_OWN = {"image_size", "threshold"}
+#: Parameters that change what a fitted network predicts, not how it is
+#: fitted: with ``--models``, configurations that differ in these alone share
+#: one fitted network.
+PREDICT_TIME = {"threshold", "test_time_views"}
+#: How many views a result predicted with when its run did not record it:
+#: the runs before ``test_time_views`` scored the image alone.
+VIEWS_BEFORE_THE_OPTION = [1.0]
 _STEP_OF = {"zoom_range": "sampler"}
 
 
@@ -346,6 +366,90 @@ def pipeline_for(name, image_size, epochs, seed):
     if sampler is not None:
         pipe.set_params(sampler=sampler)
     return pipe
+
+
+def views_of(config):
+    """The fields of view ``config`` predicts with, as the JSON report lists them."""
+    views = pipeline_for(config, 32, 1, 0).named_steps["classifier"].test_time_views
+    return [float(v) for v in views]
+
+
+def fitted_pipeline(config, scale, split, X, y, models=None):
+    """``(pipeline, fit seconds)``: ``config`` fitted on ``X, y``, or loaded.
+
+    With ``models`` (a folder), the fitted pipeline is saved there as
+    ``model-NAME-SPLIT-SCALE``, where NAME is the configuration's name with
+    the predict-time parameters (``PREDICT_TIME``) left out of account: the
+    first configuration of the same training parameters that was fitted
+    names the folder, and any later one, today's default included, loads it
+    and takes its own predict-time parameters. A folder whose training
+    parameters are not the configuration's is skipped. A loaded pipeline's
+    seconds are those its fit recorded in ``FOLDER.json`` beside it (None
+    where a fit made elsewhere left none).
+    """
+    from skpneumo import load_model, save_model
+
+    pipe = pipeline_for(config, scale["image_size"], scale["epochs"], scale["seed"])
+    if models is None:
+        seconds, _ = _timed_fit(pipe, X, y)
+        return pipe, seconds
+    tag = (
+        f"{split}-{scale['image_size']}px-{scale['epochs']}ep-"
+        f"{scale['fraction']:g}-seed{scale['seed']}"
+    )
+    wanted = _training_params(pipe)
+    for folder in sorted(Path(models).glob(f"model-*-{tag}")):
+        loaded = load_model(folder)
+        if _training_params(loaded) == wanted:
+            loaded.set_params(**_predict_params(pipe))
+            timing = folder.parent / f"{folder.name}.json"
+            if timing.is_file():
+                return loaded, json.loads(timing.read_text())["fit_seconds"]
+            return loaded, None
+    seconds, _ = _timed_fit(pipe, X, y)
+    folder = Path(models) / f"model-{config}-{tag}"
+    save_model(pipe, folder)
+    (folder.parent / f"{folder.name}.json").write_text(
+        json.dumps({"fit_seconds": seconds})
+    )
+    return pipe, seconds
+
+
+def _timed_fit(pipe, X, y):
+    start = time.perf_counter()
+    pipe.fit(X, y)
+    return time.perf_counter() - start, pipe
+
+
+def _step_params(pipe):
+    return {
+        f"{step}__{key}": value
+        for step, estimator in pipe.steps
+        if hasattr(estimator, "get_params")
+        for key, value in estimator.get_params(deep=False).items()
+    }
+
+
+def _training_params(pipe):
+    return json.loads(
+        json.dumps(
+            {
+                key: value
+                for key, value in _step_params(pipe).items()
+                if key.split("__")[1] not in PREDICT_TIME
+                and key.split("__")[1] not in ("memory", "n_jobs", "verbose")
+            },
+            default=repr,
+        )
+    )
+
+
+def _predict_params(pipe):
+    return {
+        key: value
+        for key, value in _step_params(pipe).items()
+        if key.split("__")[1] in PREDICT_TIME
+    }
 
 
 def predict_shifts(pipe, X):
@@ -546,11 +650,15 @@ def markdown(results, settings):
         )
         lines.append(
             "| fit time (s) | "
-            + " | ".join(f"{by_config[c]['fit_seconds']:.0f}" for c in configs)
+            + " | ".join(_seconds(by_config[c]["fit_seconds"]) for c in configs)
             + " |"
         )
         lines.append("")
     return "\n".join(lines)
+
+
+def _seconds(seconds):
+    return "–" if seconds is None else f"{seconds:.0f}"
 
 
 def rescore(y, probas, threshold):
@@ -566,7 +674,7 @@ def rescore(y, probas, threshold):
 def print_line(split, config, result):
     rows, worst = result["shifts"], result["worst"]
     print(
-        f"{split:9s} {config:34s} fit {result['fit_seconds']:5.0f} s  "
+        f"{split:9s} {config:34s} fit {_seconds(result['fit_seconds']):>5} s  "
         f"original AUC {rows['original']['roc_auc']:.3f} "
         f"spec {rows['original']['specificity']:.3f}  "
         f"worst AUC {worst['roc_auc']:.3f} (NORMAL-only {worst['auc_normal_shifted']:.3f}) "
@@ -605,11 +713,20 @@ def reusable(earlier, split, config, y):
         result is None
         or f"{split}/{config}" not in probas
         or not np.array_equal(probas.get(f"{split}/y"), y)
-        or result["params"] != json.loads(json.dumps(CONFIGS[config]))
+        # the views apart: a run before the option named none and scored one
+        or _without_views(result["params"])
+        != _without_views(json.loads(json.dumps(CONFIGS[config])))
+        # a default's change of the views changes a configuration that does
+        # not name them
+        or result.get("test_time_views", VIEWS_BEFORE_THE_OPTION) != views_of(config)
     ):
         return None
     # by name: a run made before a shift was added has no row for it
     return result, dict(zip(result["shifts"], probas[f"{split}/{config}"], strict=True))
+
+
+def _without_views(params):
+    return {key: value for key, value in params.items() if key != "test_time_views"}
 
 
 def rescore_saved(out):
@@ -620,6 +737,13 @@ def rescore_saved(out):
     for split, by_config in results.items():
         y = probas_file[f"{split}/y"]
         for config, result in by_config.items():
+            views = result.get("test_time_views", VIEWS_BEFORE_THE_OPTION)
+            if views != views_of(config):
+                raise SystemExit(
+                    f"--rescore: {split}/{config} was predicted with the views "
+                    f"{views}, and the configuration now predicts with "
+                    f"{views_of(config)}: run it again (--models keeps the fit)"
+                )
             probas = dict(
                 zip(result["shifts"], probas_file[f"{split}/{config}"], strict=True)
             )
@@ -641,7 +765,7 @@ def write_report(out, results, settings):
     print(f"wrote {out}.md, {out}.json, {out}.png")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", nargs="?", default="../shared/data/chest_xray")
     parser.add_argument(
@@ -683,7 +807,14 @@ def main():
         help="no fitting: re-score the probabilities saved in OUT.npz "
         "at each configuration's current threshold",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--models",
+        metavar="DIR",
+        help="save each fitted pipeline in DIR, and load one that is there "
+        "instead of fitting it again (configurations that differ only in "
+        "predict-time parameters share one)",
+    )
+    args = parser.parse_args(argv)
     if args.rescore:
         write_report(Path(args.out), *rescore_saved(Path(args.out)))
         return
@@ -727,15 +858,15 @@ def main():
                 results[split][config] = dict(result, reused=True)
                 results[split][config].update(rescore(y[test], probas, threshold))
             else:
-                pipe = pipeline_for(config, args.image_size, args.epochs, args.seed)
-                start = time.perf_counter()
-                pipe.fit(X[train], y[train])
-                seconds = time.perf_counter() - start
+                pipe, seconds = fitted_pipeline(
+                    config, scale, split, X[train], y[train], args.models
+                )
                 threshold = pipe.named_steps["classifier"].threshold
                 probas = predict_shifts(pipe, X[test])
                 saved[f"{split}/{config}"] = np.stack(list(probas.values()))
                 results[split][config] = {
                     "params": CONFIGS[config],
+                    "test_time_views": views_of(config),
                     "fit_seconds": seconds,
                     "n_train": int(train.size),
                     "n_test": int(test.size),

@@ -1,8 +1,9 @@
 """Specificity under framing shifts when predict_proba averages fields of view.
 
 Fits the configuration once per split of the robustness benchmark (grouped
-and earliest, on every other training patient) and saves each model to
-WORK/model-CONFIG-SPLIT, unless it is there already. Each single field of
+and earliest, on every other training patient) and keeps each fitted
+pipeline in WORK, as the benchmark's ``--models WORK`` does (either loads
+the other's). Each single field of
 view's log-odds of the held-out images under each framing shift are cached
 in WORK/views-CONFIG-SPLIT.npz, so that view sets and ways of combining them
 are compared on the same network outputs without another pass. For each
@@ -25,11 +26,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from benchmarks._common import add_data_argument, cpu_name, timed
+from benchmarks._common import add_data_argument
 from benchmarks.studies import robustness as rb
 from skpneumo import ImageLoader
 from skpneumo._classifier import _log_odds
-from skpneumo._persistence import load_model, save_model
 from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import threshold_for_sensitivity
 
@@ -43,17 +43,9 @@ FRAMING = [
     "top/bottom cropped 20%",
 ]
 COMBINE = {"mean": np.mean, "median": np.median, "min": np.min}
-
-
-def fitted_model(folder, config, X, y):
-    """The configuration fitted on ``X, y`` and saved in ``folder``, or loaded."""
-    if folder.exists():
-        return load_model(folder)
-    pipe = rb.pipeline_for(config, 0, 0, 0)
-    seconds, _ = timed(pipe.fit, X, y)
-    print(f"fitted {folder.name} in {seconds:.0f} s on {cpu_name()}", flush=True)
-    save_model(pipe, folder)
-    return pipe
+#: The robustness benchmark's full scale: each configuration's own size and
+#: epochs, every training patient; its --models folders are this study's.
+SCALE = {"image_size": 0, "epochs": 0, "fraction": 1.0, "seed": 0}
 
 
 def view_log_odds(pipe, shifted, views, cache):
@@ -91,9 +83,10 @@ def main():
         ("earliest", rb.earliest_split),
     ):
         train, test = splitter(data)
-        pipe = fitted_model(
-            args.work / f"model-{args.config}-{split}", args.config, X[train], y[train]
+        pipe, seconds = rb.fitted_pipeline(
+            args.config, SCALE, split, X[train], y[train], args.work
         )
+        print(f"{args.config} on {split}: fit {rb._seconds(seconds)} s", flush=True)
         shifted = {s: rb.SHIFTS[s](X[test][..., 0])[..., None] for s in FRAMING}
         cache = args.work / f"views-{args.config}-{split}.npz"
         known = view_log_odds(pipe, shifted, singles, cache)
