@@ -69,7 +69,7 @@ for name, idx in (("training on", fit_idx), ("evaluating on", test_idx)):
 # ---
 # The sampler adds zoomed copies of NORMAL images until the classes are
 # balanced; the network rescales, standardises and augments the uint8 images
-# itself. The factory's default ``threshold`` (0.2) is the operating point
+# itself. The factory's default ``threshold`` (0.29) is the operating point
 # chosen for its default network; this smaller one has probabilities of its
 # own and gets 0.5, the neutral point of a network trained on balanced classes
 # (the threshold-tuning example shows how to choose one for a target

@@ -35,7 +35,7 @@ def make_pneumonia_pipeline(
     ----------
     image_size : int or tuple of (int, int), default=96
         Size the loader gives the images, and so the network's input size.
-    threshold : float, default=0.2
+    threshold : float, default=0.29
         The classifier's operating point on P(pneumonia): PNEUMONIA when it
         is at least ``threshold``. The default is the default network's
         operating point, ``skpneumo._decision.DEFAULT_THRESHOLD`` (the user

@@ -90,6 +90,8 @@ def test_early_stopping_restores_best(image_batch):
     assert val_loss[-1] > val_loss[best] * (1 + 1e-4)
 
     # the kept network scores the hold-out as the best epoch did, not the last
+    # (the epochs' scores are the network's on the images as given: one view)
+    clf.set_params(test_time_views=(1.0,))
     _, held_out = clf._split_validation(y)
     kept_loss = log_loss(y[held_out], clf.predict_proba(X[held_out]))
     np.testing.assert_allclose(kept_loss, val_loss[best], rtol=1e-5)
@@ -416,12 +418,13 @@ def test_validation_data_is_scored_every_epoch_without_changing_the_fit(
     for key in ("val_loss", "val_auc", "val_accuracy"):
         assert len(scored.history_[key]) == 3
         assert key not in plain.history_
-    # the held-out scores of the last epoch are those of the fitted model
-    proba = scored.predict_proba(X[14:])[:, 1]
+    np.testing.assert_array_equal(scored.predict_proba(X), plain.predict_proba(X))
+    # the held-out scores of the last epoch are those of the fitted model, on
+    # the images as given (one field of view)
+    proba = scored.set_params(test_time_views=(1.0,)).predict_proba(X[14:])[:, 1]
     assert scored.history_["val_loss"][-1] == pytest.approx(
         log_loss(y[14:], proba, labels=[0, 1]), rel=1e-4
     )
-    np.testing.assert_array_equal(scored.predict_proba(X), plain.predict_proba(X))
 
 
 @pytest.mark.parametrize(

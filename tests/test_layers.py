@@ -191,11 +191,14 @@ def test_pool_first_computes_the_same_network_in_predict(images):
 
 def test_augmented_classifier_predicts_deterministically(image_batch):
     X, y = image_batch
-    clf = PneumoniaClassifier(**AUGMENTED, epochs=1, random_state=0).fit(X, y)
+    clf = PneumoniaClassifier(
+        **AUGMENTED, epochs=1, random_state=0, test_time_views=(1.0,)
+    ).fit(X, y)
     first = clf.predict_proba(X)
     np.testing.assert_array_equal(clf.predict_proba(X), first)
-    # the same weights in a network without the augmentation layers agree:
-    # the augmentation layers are the identity in predict
+    # the same weights in a network without the augmentation layers agree on
+    # the images as given (one field of view): the augmentation layers are
+    # the identity in predict
     plain = build_cnn(
         X.shape[1:],
         n_blocks=1,
