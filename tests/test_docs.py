@@ -257,14 +257,14 @@ def test_bootstrap_counts_in_the_text_are_the_code_defaults():
 # give, and only through the substitutions of docs/_ext/operating_point.py:
 # the bundled model's calibrated threshold (and a stale value of it) anywhere,
 # and the pipeline's raw 0.2 (or f693afc's 0.29) where a threshold is meant.
-_OPERATING_POINT_EXACT = re.compile(r"(?<![\d.])0\.(?:480|0839)")
+_OPERATING_POINT_EXACT = re.compile(r"(?<![\d.])0\.(?:549|480|0839)")
 _RAW_THRESHOLD = re.compile(r"(?<![\d.])0\.29?(?![\d])")
 
 
 def _quoted_operating_points(text):
     """The operating-point numbers that ``text`` types by hand, with context.
 
-    ``0.480`` and ``0.0839`` count anywhere; ``0.2`` and ``0.29`` count when
+    ``0.549``, ``0.480`` and ``0.0839`` count anywhere; ``0.2`` and ``0.29`` count when
     the 50 characters before them name a threshold, or they follow "at"
     (as in "specificity at 0.2"), so that a dropout of 0.2 or a specificity of
     0.29 does not.

@@ -252,6 +252,8 @@ def main(argv=None):
         raw_threshold=raw_threshold,
         cal_table="\n".join(_header() + cal_rows),
         n_cal_patients=len(set(train.groups[held_out])),
+        n_views=len(classifier.test_time_views),
+        views=tuple(classifier.test_time_views),
         grouped_sens=grouped["sensitivity"],
         grouped_spec=grouped["specificity"],
         n_weights=n_weights,
@@ -322,7 +324,9 @@ measured by that command from the files it names.
   shift, rotation, blur, brightness, contrast and gamma augmentation, a fixed
   0.8-pixel smoothing of every image, batch-normalisation statistics recomputed on
   the clean training images, and per-image
-  standardisation; fitted on four fifths of the training patients, its probabilities
+  standardisation; it predicts with the mean log-odds of {n_views} fields of view
+  (`test_time_views={views}`: centre crops below 1); fitted on four fifths of the
+  training patients, its probabilities
   then calibrated (Platt's sigmoid, `CalibratedClassifierCV(FrozenEstimator(pipe))`)
   on the {n_cal_patients} patients of the other fifth, as `skpneumo train --calibrate` does.
 - Operating threshold: PNEUMONIA when the calibrated P(pneumonia) >= {threshold:.4f}
@@ -437,8 +441,8 @@ how to choose your own.
   `quality="raise"` refuses) blank, tiny, colour, inverted and rotated images, but not
   lateral views or other body parts.
 - Other hospitals, devices and periods: one centre only. The shift benchmark shows the
-  model's weak spots: a view zoomed in on the chest, or zoomed out behind a black
-  border, pushes NORMAL images towards PNEUMONIA (the worst specificities above).
+  model's weak spots: a view cropped closer to the chest pushes NORMAL images
+  towards PNEUMONIA (the worst specificities above).
 - Probabilities are calibrated on patients of the training period; on another site
   or period they can be off again (the shifts above move them).
 - Diseases other than bacterial and viral pneumonia: the model knows two classes only.
