@@ -10,9 +10,14 @@ training split
 * given as uint8 arrays already at 128 px: the loader passes them through, so
   this is the network alone (plus the pipeline's checks).
 
-The loader's own time on the paths (``ImageLoader.transform``) is measured too,
-to show how the first figure splits. The three are timed in rounds of rotating
-order, and the median of each is reported.
+Both are timed with the default fields of view (``test_time_views``: the
+image and two centre crops, three passes of the network) and with the image
+alone (``(1.0,)``, the default before), side by side. The loader's own time
+on the paths (``ImageLoader.transform``) is measured too, to show how the
+figures split. All are timed in rounds of rotating order, and the median of
+each is reported. ``--fullsize`` predicts the full-size originals of
+``chest_xray_fullsize_sample`` instead of 224-px training JPEGs, as many of
+each class (120: the 60 NORMAL and 60 PNEUMONIA).
 
 Run from the repository root::
 
@@ -20,7 +25,7 @@ Run from the repository root::
 
 Options: ``--n-images`` (images predicted, default 512), ``--n-train``
 (default 64), ``--size`` (default 128), ``--n-jobs`` (decoding threads,
-default 2), ``--rounds`` (default 3), ``--data``.
+default 2), ``--rounds`` (default 3), ``--fullsize``, ``--data``.
 """
 
 import argparse
@@ -32,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import add_data_argument, timed
+from benchmarks._common import add_data_argument, cpu_name, timed
 
 
 def split_paths(data, n_train, n_images):
@@ -51,6 +56,27 @@ def split_paths(data, n_train, n_images):
     return paths[train], labels[train], paths[test]
 
 
+def fullsize_paths(data):
+    """The full-size originals, NORMAL and PNEUMONIA interleaved."""
+    folder = Path(data) / "chest_xray_fullsize_sample"
+    normal = sorted(str(p) for p in (folder / "NORMAL").iterdir())
+    pneumonia = sorted(str(p) for p in (folder / "PNEUMONIA").iterdir())
+    if not normal or not pneumonia:
+        sys.exit(f"No images under {folder}; pass --data.")
+    return [p for pair in zip(normal, pneumonia, strict=False) for p in pair]
+
+
+def with_views(pipe, views, X):
+    """``pipe.predict_proba(X)`` with the classifier's ``test_time_views`` set."""
+    classifier = pipe.named_steps["classifier"]
+    before = classifier.test_time_views
+    classifier.set_params(test_time_views=views)
+    try:
+        return pipe.predict_proba(X)
+    finally:
+        classifier.set_params(test_time_views=before)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_argument(parser)
@@ -59,6 +85,11 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--fullsize",
+        action="store_true",
+        help="predict the full-size originals instead of 224-px JPEGs",
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -66,6 +97,8 @@ def main(argv=None):
     from skpneumo import make_pneumonia_pipeline
 
     train_paths, y_train, paths = split_paths(args.data, args.n_train, args.n_images)
+    if args.fullsize:
+        paths = fullsize_paths(args.data)[: args.n_images]
     pipe = make_pneumonia_pipeline(
         image_size=args.size,
         classifier__epochs=1,
@@ -79,16 +112,26 @@ def main(argv=None):
     arrays = loader.transform(paths)  # uint8, already at the model's size
     pipe.predict_proba(paths[:64])  # warm-up: traces the predict function
 
+    views = pipe.named_steps["classifier"].test_time_views
+    one = (1.0,)
+    with_views(pipe, one, paths[:64])  # and with the one view's batch shapes
     contenders = {
-        "predict_proba(paths)": lambda: pipe.predict_proba(paths),
-        "predict_proba(uint8 arrays)": lambda: pipe.predict_proba(arrays),
+        f"predict_proba(paths), views {views}": lambda: pipe.predict_proba(paths),
+        f"predict_proba(paths), views {one}": lambda: with_views(pipe, one, paths),
+        f"predict_proba(uint8 arrays), views {views}": lambda: pipe.predict_proba(
+            arrays
+        ),
+        f"predict_proba(uint8 arrays), views {one}": lambda: with_views(
+            pipe, one, arrays
+        ),
         "loader alone on paths": lambda: loader.transform(paths),
     }
     names = list(contenders)
     load_before = os.getloadavg()[0]
     times = {name: [] for name in names}
     for round_ in range(args.rounds):
-        for name in names[round_ % 3 :] + names[: round_ % 3]:
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             times[name].append(timed(contenders[name])[0])
 
     n = len(paths)
@@ -100,14 +143,17 @@ def main(argv=None):
         f"fitted on {args.n_train} images for 1 epoch in {fit_s:.1f} s"
     )
     print(
-        f"predicting {n} 224-px training JPEGs; loader n_jobs={args.n_jobs}; "
-        f"cpus: {os.cpu_count()}, rounds: {args.rounds} (rotating order, median), "
+        f"predicting {n} "
+        + ("full-size originals" if args.fullsize else "224-px training JPEGs")
+        + f"; loader n_jobs={args.n_jobs}; "
+        f"CPU: {cpu_name()} x {os.cpu_count()}, rounds: {args.rounds} "
+        "(rotating order, median), "
         f"1-min load average before: {load_before:.2f}"
     )
     for name in names:
         median = statistics.median(times[name])
         print(
-            f"{name:<28}: {n / median:7.1f} images/s  (median {median:.2f} s; "
+            f"{name:<48}: {n / median:7.1f} images/s  (median {median:.2f} s; "
             f"all {[round(t, 2) for t in times[name]]})"
         )
 
