@@ -7,6 +7,7 @@ documentation gives keeps working.
 
 import importlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -111,6 +112,16 @@ def test_one_command_writes_the_report_and_rescores(robustness, tmp_path, kaggle
         assert again_report[split]["d72f2ba"]["threshold"] == 0.2
         # one view of the same network is another probability
         assert not np.allclose(again_saved[f"{split}/d72f2ba"], saved[f"{split}/new"])
+
+    # a folder of another configuration's fit under this one's name stops the
+    # run before it fits (no images given: a fit would fail otherwise)
+    tag = "grouped-16px-1ep-1-seed0"
+    shutil.copytree(models / f"model-old-{tag}", models / f"model-standardize-{tag}")
+    scale_of = {"image_size": 16, "epochs": 1, "fraction": 1.0, "seed": 0}
+    with pytest.raises(SystemExit, match="other training parameters"):
+        robustness.fitted_pipeline(
+            "standardize", scale_of, "grouped", None, None, models
+        )
 
     # a later run that reuses this one fits only what it lacks, and refuses a
     # run at another scale, whose figures could not stand beside its own

@@ -60,6 +60,7 @@ import numpy as np
 from PIL import Image
 from sklearn.model_selection import GroupShuffleSplit
 
+from benchmarks._common import timed
 from skpneumo import ImageLoader, make_pneumonia_pipeline
 from skpneumo.datasets import load_chest_xray
 from skpneumo.metrics import binary_report, threshold_for_sensitivity
@@ -378,12 +379,11 @@ def fitted_pipeline(config, scale, split, X, y, models=None):
     """``(pipeline, fit seconds)``: ``config`` fitted on ``X, y``, or loaded.
 
     With ``models`` (a folder), the fitted pipeline is saved there as
-    ``model-NAME-SPLIT-SCALE``, where NAME is the configuration's name with
-    the predict-time parameters (``PREDICT_TIME``) left out of account: the
-    first configuration of the same training parameters that was fitted
-    names the folder, and any later one, today's default included, loads it
-    and takes its own predict-time parameters. A folder whose training
-    parameters are not the configuration's is skipped. A loaded pipeline's
+    ``model-CONFIG-SPLIT-SCALE``. Any configuration whose training parameters
+    (all but ``PREDICT_TIME``) and scale are those of a saved folder loads
+    it, whatever its name, and takes its own predict-time parameters; a
+    folder of other training parameters is not loaded, and one that would be
+    written over stops the run before it fits. A loaded pipeline's
     seconds are those its fit recorded in ``FOLDER.json`` beside it (None
     where a fit made elsewhere left none).
     """
@@ -391,34 +391,34 @@ def fitted_pipeline(config, scale, split, X, y, models=None):
 
     pipe = pipeline_for(config, scale["image_size"], scale["epochs"], scale["seed"])
     if models is None:
-        seconds, _ = _timed_fit(pipe, X, y)
+        seconds, _ = timed(pipe.fit, X, y)
         return pipe, seconds
     tag = (
         f"{split}-{scale['image_size']}px-{scale['epochs']}ep-"
         f"{scale['fraction']:g}-seed{scale['seed']}"
     )
+    folder = Path(models) / f"model-{config}-{tag}"
     wanted = _training_params(pipe)
-    for folder in sorted(Path(models).glob(f"model-*-{tag}")):
-        loaded = load_model(folder)
+    for candidate in sorted(Path(models).glob(f"model-*-{tag}")):
+        loaded = load_model(candidate)
         if _training_params(loaded) == wanted:
             loaded.set_params(**_predict_params(pipe))
-            timing = folder.parent / f"{folder.name}.json"
+            timing = candidate.parent / f"{candidate.name}.json"
             if timing.is_file():
                 return loaded, json.loads(timing.read_text())["fit_seconds"]
             return loaded, None
-    seconds, _ = _timed_fit(pipe, X, y)
-    folder = Path(models) / f"model-{config}-{tag}"
+    if folder.exists():
+        # before the fit, not after it: save_model never writes over a folder
+        raise SystemExit(
+            f"--models: {folder} holds a fit with other training parameters "
+            f"than {config!r} has today; move it away or pass another folder"
+        )
+    seconds, _ = timed(pipe.fit, X, y)
     save_model(pipe, folder)
     (folder.parent / f"{folder.name}.json").write_text(
         json.dumps({"fit_seconds": seconds})
     )
     return pipe, seconds
-
-
-def _timed_fit(pipe, X, y):
-    start = time.perf_counter()
-    pipe.fit(X, y)
-    return time.perf_counter() - start, pipe
 
 
 def _step_params(pipe):
@@ -738,11 +738,12 @@ def rescore_saved(out):
         y = probas_file[f"{split}/y"]
         for config, result in by_config.items():
             views = result.get("test_time_views", VIEWS_BEFORE_THE_OPTION)
-            if views != views_of(config):
+            today = views_of(config)
+            if views != today:
                 raise SystemExit(
                     f"--rescore: {split}/{config} was predicted with the views "
                     f"{views}, and the configuration now predicts with "
-                    f"{views_of(config)}: run it again (--models keeps the fit)"
+                    f"{today}: run it again (--models keeps the fit)"
                 )
             probas = dict(
                 zip(result["shifts"], probas_file[f"{split}/{config}"], strict=True)
