@@ -4,7 +4,7 @@ The benchmark itself runs for about ten minutes. The quick tests check what it
 asks of each child (the settings and environment of each lever, the three
 warps it swaps in for RandomAffine) and how it turns the children's timings
 into its table, with the children replaced by fixed results; the slow test
-runs two of its levers once on 48 images, so that the command the benchmarks'
+runs its baseline lever once on 48 images, so that the command the benchmarks'
 README gives keeps working and its report keeps its shape.
 """
 
@@ -215,7 +215,11 @@ def test_the_table_lists_the_levers_asked_with_their_speed_ups(
 
 
 @pytest.mark.slow
-def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
+def test_a_lever_runs_in_its_child_and_reports(tmp_path, kaggle_root):
+    # One real child, the baseline, end to end: the command the benchmarks'
+    # README gives keeps working and its report keeps its shape. How the
+    # children's timings become the table, speed-ups included, is checked
+    # above with fixed results; a second real child would add a minute of CI.
     raw = tmp_path / "levers.json"
     result = subprocess.run(
         [
@@ -228,7 +232,7 @@ def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
             "--rounds",
             "1",
             "--levers",
-            "new default: 96 px,strided first convolution",
+            "new default: 96 px",
             "--json",
             str(raw),
         ],
@@ -240,24 +244,17 @@ def test_two_levers_run_side_by_side(tmp_path, kaggle_root):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert any(
-        line.startswith("| new default: 96 px | ") and "| 1.00x |" in line
-        for line in lines
-    )
-    assert any(line.startswith("| strided first convolution | ") for line in lines)
+    (row,) = (line for line in lines if line.startswith("| new default: 96 px | "))
+    assert row.split(" | ")[2] == "1.00x"
     runs = json.loads(raw.read_text())
-    assert list(runs) == ["new default: 96 px", "strided first convolution"]
-    (base,), (strided,) = runs.values()
-    for run in (base, strided):
-        # on 48 images the two timed fits differ by noise, so the sign of the
-        # difference is not checked; the rates are per image of the 24 the
-        # full fit trains on beyond the warm-up's
-        assert run["images_per_s"] == pytest.approx(24 / run["wall"])
-        assert run["images_per_cpu_s"] == pytest.approx(24 / run["cpu"])
-        assert isinstance(run["faults"], int)
-    ratio = strided["images_per_s"] / base["images_per_s"]
-    (row,) = (line for line in lines if line.startswith("| strided first "))
-    assert row.split(" | ")[2] == f"{ratio:.2f}x"
+    assert list(runs) == ["new default: 96 px"]
+    ((run,),) = runs.values()
+    # on 48 images the two timed fits differ by noise, so the sign of the
+    # difference is not checked; the rates are per image of the 24 the full
+    # fit trains on beyond the warm-up's
+    assert run["images_per_s"] == pytest.approx(24 / run["wall"])
+    assert run["images_per_cpu_s"] == pytest.approx(24 / run["cpu"])
+    assert isinstance(run["faults"], int)
     assert lines[0].startswith("48 training X-rays, 1 epoch per child")
 
 

@@ -24,7 +24,8 @@ images whose label (the model's own ``predict``) flips. The targets are a
 
 ``--models`` takes model folders or bundled names. ``--fit`` fits
 configurations of ``benchmarks/studies/robustness.py`` on the training split without
-the sample's patients, saves each in ``--work`` (reused there by a later run)
+the sample's patients, saves each in ``--work`` (reused there by a later run;
+configurations that differ only in threshold or fields of view share one fit)
 and adds it; on these held-out patients the report also gives ROC-AUC,
 sensitivity, specificity and the median NORMAL probability of the reference
 reading, at full size as the official test split is.
@@ -40,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.studies.robustness import pipeline_for
-from skpneumo import load_model, save_model
+from benchmarks.studies.robustness import fitted_pipeline
+from skpneumo import load_model
 from skpneumo._image import decode_file
 from skpneumo._pretrained import model_location
 from skpneumo._wrappers import inner_pipeline
@@ -142,20 +143,23 @@ def score_model(model, paths, y, copies, folder):
 
 
 def fitted(config, data, sample_groups, work):
-    """The configuration fitted on the patients outside the sample (cached)."""
-    folder = Path(work) / config
-    pipe = pipeline_for(config, 0, 0, 0)
-    if (folder / "skpneumo.json").is_file():
-        # at the configuration's threshold of today, which may have moved
-        threshold = pipe.named_steps["classifier"].threshold
-        return load_model(folder).set_params(classifier__threshold=threshold)
+    """The configuration fitted on the patients outside the sample (cached).
+
+    The fits are ``robustness.fitted_pipeline``'s, saved in ``work``: the
+    configurations that differ only in predict-time parameters (threshold,
+    fields of view) share one, each scoring with its own of today.
+    """
     train = ~np.isin(data.groups, list(sample_groups))
-    start = time.perf_counter()
-    pipe.fit(data.paths[train], data.target[train])
-    print(f"fitted {config} in {time.perf_counter() - start:.0f} s", flush=True)
-    pipe.set_params(loader__verbose=0, classifier__verbose=0)
-    save_model(pipe, folder)
-    return pipe
+    pipe, seconds = fitted_pipeline(
+        config,
+        dict(image_size=0, epochs=0, fraction=1.0, seed=0),
+        "without-sample",
+        data.paths[train],
+        data.target[train],
+        models=work,
+    )
+    print(f"{config}: fitted in {seconds or 0:.0f} s", flush=True)
+    return pipe.set_params(loader__verbose=0, classifier__verbose=0)
 
 
 def markdown(results, command, n_images):
