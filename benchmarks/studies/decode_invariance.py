@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.studies.robustness import fitted_pipeline
+from benchmarks.studies.robustness import FULL_SCALE, _seconds, fitted_pipeline
 from skpneumo import load_model
 from skpneumo._image import decode_file
 from skpneumo._pretrained import model_location
@@ -152,13 +152,13 @@ def fitted(config, data, sample_groups, work):
     train = ~np.isin(data.groups, list(sample_groups))
     pipe, seconds = fitted_pipeline(
         config,
-        dict(image_size=0, epochs=0, fraction=1.0, seed=0),
+        FULL_SCALE,
         "without-sample",
         data.paths[train],
         data.target[train],
         models=work,
     )
-    print(f"{config}: fitted in {seconds or 0:.0f} s", flush=True)
+    print(f"{config}: fit {_seconds(seconds)} s", flush=True)
     return pipe.set_params(loader__verbose=0, classifier__verbose=0)
 
 

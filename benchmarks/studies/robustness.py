@@ -345,6 +345,10 @@ PREDICT_TIME = {"threshold", "test_time_views"}
 #: the runs before ``test_time_views`` scored the image alone.
 VIEWS_BEFORE_THE_OPTION = [1.0]
 _STEP_OF = {"zoom_range": "sampler"}
+#: The full scale of ``--image-size 0 --epochs 0 --fraction 1 --seed 0``: each
+#: configuration's own size and epochs, every training patient. The studies
+#: that keep their fits beside this benchmark's (``fitted_pipeline``) use it.
+FULL_SCALE = {"image_size": 0, "epochs": 0, "fraction": 1.0, "seed": 0}
 
 
 def pipeline_for(name, image_size, epochs, seed):

@@ -43,9 +43,6 @@ FRAMING = [
     "top/bottom cropped 20%",
 ]
 COMBINE = {"mean": np.mean, "median": np.median, "min": np.min}
-#: The robustness benchmark's full scale: each configuration's own size and
-#: epochs, every training patient; its --models folders are this study's.
-SCALE = {"image_size": 0, "epochs": 0, "fraction": 1.0, "seed": 0}
 
 
 def view_log_odds(pipe, shifted, views, cache):
@@ -84,7 +81,7 @@ def main():
     ):
         train, test = splitter(data)
         pipe, seconds = rb.fitted_pipeline(
-            args.config, SCALE, split, X[train], y[train], args.work
+            args.config, rb.FULL_SCALE, split, X[train], y[train], args.work
         )
         print(f"{args.config} on {split}: fit {rb._seconds(seconds)} s", flush=True)
         shifted = {s: rb.SHIFTS[s](X[test][..., 0])[..., None] for s in FRAMING}
