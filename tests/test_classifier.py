@@ -7,6 +7,7 @@ import sys
 import textwrap
 import tracemalloc
 
+import keras
 import numpy as np
 import pytest
 from _helpers import TINY
@@ -482,3 +483,25 @@ def test_a_view_is_a_centred_crop_or_a_reflected_widening():
     np.testing.assert_array_equal(bright, bright[::-1, ::-1])
     # a view too close to 1 for the size changes nothing
     assert _reframe(image, 1.01) is image
+
+
+@pytest.mark.parametrize("view", [0.5, 0.8, 0.9])
+def test_a_closer_view_is_enlarged_as_the_antialiased_filter_would(view):
+    """A crop is only enlarged, which antialiasing leaves as it is: skipping it is free."""
+    from skpneumo._classifier import _reframe
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(2, 30, 24, 1), dtype=np.uint8)
+    h, w = images.shape[1:3]
+    kh, kw = round(h * (1 - view) / 2), round(w * (1 - view) / 2)
+    antialiased = keras.ops.image.resize(
+        images[:, kh : h - kh, kw : w - kw].astype(np.float32),
+        (h, w),
+        interpolation="bilinear",
+        antialias=True,
+    )
+    np.testing.assert_allclose(
+        np.asarray(_reframe(images, view)),
+        keras.ops.convert_to_numpy(antialiased),
+        atol=1e-3,
+    )

@@ -1,43 +1,120 @@
 """Prediction throughput of a fitted pipeline on the CPU: file paths and arrays.
 
-Fits ``make_pneumonia_pipeline(image_size=128)`` with the default network (4
-blocks, 16 filters) for 1 epoch on a small subset of the 224-px training images,
+Fits ``make_pneumonia_pipeline()`` (the default 96 px and network; ``--size``
+sets another) for 1 epoch on a small subset of the 224-px training images,
 only to have a model, then times ``predict_proba`` on other images of the
 training split
 
-* given as file paths: decoding the 224-px JPEGs and resizing them to 128 px
-  is included;
-* given as uint8 arrays already at 128 px: the loader passes them through, so
-  this is the network alone (plus the pipeline's checks).
+* given as file paths: decoding the JPEGs and resizing them is included;
+* given as uint8 arrays already at the model's size: the loader passes them
+  through, so this is the network alone (plus the pipeline's checks).
 
 Both are timed with the default fields of view (``test_time_views``: the
 image and two centre crops, three passes of the network) and with the image
 alone (``(1.0,)``, the default before), side by side. The loader's own time
 on the paths (``ImageLoader.transform``) is measured too, to show how the
-figures split. All are timed in rounds of rotating order, and the median of
-each is reported. ``--fullsize`` predicts the full-size originals of
-``chest_xray_fullsize_sample`` instead of 224-px training JPEGs, as many of
-each class (120: the 60 NORMAL and 60 PNEUMONIA).
+figures split. ``--against REV`` adds the code of an earlier commit, fitted
+the same way in a child process that runs from a temporary ``git worktree``
+of ``REV``, timed on the same paths in the same rounds: the speed "of
+today's" that a change is held to. All are timed in rounds of rotating
+order, and the median of each is reported. ``--fullsize`` predicts the
+full-size originals of ``chest_xray_fullsize_sample`` instead of 224-px
+training JPEGs, as many of each class (120: the 60 NORMAL and 60 PNEUMONIA).
 
 Run from the repository root::
 
-    python -m benchmarks.speed.bench_inference
+    python -m benchmarks.speed.bench_inference --fullsize --against f693afc
 
 Options: ``--n-images`` (images predicted, default 512), ``--n-train``
-(default 64), ``--size`` (default 128), ``--n-jobs`` (decoding threads,
-default 2), ``--rounds`` (default 3), ``--fullsize``, ``--data``.
+(default 64), ``--size`` (default: the pipeline's), ``--n-jobs`` (decoding
+threads, default 2), ``--rounds`` (default 3), ``--fullsize``,
+``--against``, ``--data``.
 """
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import add_data_argument, cpu_name, timed
+from benchmarks._common import ROOT, add_data_argument, cpu_name, timed
+
+# Run by the child process of --against, from the earlier commit's worktree:
+# it fits that commit's default pipeline as main() fits today's, says where
+# its skpneumo came from, then times predict_proba(paths) once per line read.
+_CHILD = """
+import json, sys, time
+import skpneumo
+from skpneumo import make_pneumonia_pipeline
+spec = json.loads(sys.stdin.readline())
+size = {} if spec["size"] is None else {"image_size": spec["size"]}
+pipe = make_pneumonia_pipeline(n_jobs=spec["n_jobs"], random_state=0, **size)
+pipe.set_params(classifier__epochs=1)
+pipe.fit(spec["train"], spec["labels"])
+pipe.predict_proba(spec["paths"][:64])
+print(json.dumps({"skpneumo": skpneumo.__file__}), flush=True)
+for _ in sys.stdin:
+    start = time.perf_counter()
+    pipe.predict_proba(spec["paths"])
+    print(time.perf_counter() - start, flush=True)
+"""
+
+
+def _git(*args, check=True):
+    subprocess.run(["git", "-C", str(ROOT), *args], check=check)
+
+
+class EarlierCommit:
+    """The default pipeline of commit ``rev``, fitted and timed in a child process.
+
+    The commit is checked out into a temporary ``git worktree`` (removed by
+    :meth:`close`); the child imports ``skpneumo`` from there, with the
+    packages of this environment.
+    """
+
+    def __init__(self, rev, spec):
+        self.rev = rev
+        self.folder = Path(tempfile.mkdtemp(prefix="bench_inference_")) / "tree"
+        _git("worktree", "add", "--detach", "--quiet", "--", str(self.folder), rev)
+        env = {**os.environ, "PYTHONPATH": str(self.folder)}
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD],
+            cwd=self.folder,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.child.stdin.write(json.dumps(spec) + "\n")
+        self.child.stdin.flush()
+        source = Path(json.loads(self._line())["skpneumo"]).resolve()
+        if self.folder.resolve() not in source.parents:
+            self.close()
+            sys.exit(f"The child imported skpneumo from {source}, not from {rev}.")
+
+    def _line(self):
+        line = self.child.stdout.readline()
+        if not line:
+            sys.exit(f"The child process for {self.rev} ended; see its output above.")
+        return line
+
+    def time_predict(self):
+        """Seconds of one ``predict_proba(paths)`` in the child."""
+        self.child.stdin.write("go\n")
+        self.child.stdin.flush()
+        return float(self._line())
+
+    def close(self):
+        """End the child and remove the worktree."""
+        self.child.stdin.close()
+        self.child.wait()
+        _git("worktree", "remove", "--force", str(self.folder), check=False)
 
 
 def split_paths(data, n_train, n_images):
@@ -82,13 +159,18 @@ def main(argv=None):
     add_data_argument(parser)
     parser.add_argument("--n-images", type=int, default=512)
     parser.add_argument("--n-train", type=int, default=64)
-    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--fullsize",
         action="store_true",
         help="predict the full-size originals instead of 224-px JPEGs",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time the default pipeline of this earlier commit, side by side",
     )
     args = parser.parse_args(argv)
 
@@ -99,11 +181,9 @@ def main(argv=None):
     train_paths, y_train, paths = split_paths(args.data, args.n_train, args.n_images)
     if args.fullsize:
         paths = fullsize_paths(args.data)[: args.n_images]
+    size = {} if args.size is None else {"image_size": args.size}
     pipe = make_pneumonia_pipeline(
-        image_size=args.size,
-        classifier__epochs=1,
-        n_jobs=args.n_jobs,
-        random_state=0,
+        classifier__epochs=1, n_jobs=args.n_jobs, random_state=0, **size
     )
     start = time.perf_counter()
     pipe.fit(train_paths, y_train)
@@ -126,18 +206,35 @@ def main(argv=None):
         ),
         "loader alone on paths": lambda: loader.transform(paths),
     }
-    names = list(contenders)
+    timers = {name: (lambda f=f: timed(f)[0]) for name, f in contenders.items()}
+    earlier = None
+    if args.against:
+        spec = dict(
+            size=args.size,
+            n_jobs=args.n_jobs,
+            train=list(train_paths),
+            labels=y_train.tolist(),
+            paths=list(paths),
+        )
+        earlier = EarlierCommit(args.against, spec)
+        timers[f"{args.against}: predict_proba(paths)"] = earlier.time_predict
+    names = list(timers)
     load_before = os.getloadavg()[0]
     times = {name: [] for name in names}
-    for round_ in range(args.rounds):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            times[name].append(timed(contenders[name])[0])
+    try:
+        for round_ in range(args.rounds):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                times[name].append(timers[name]())
+    finally:
+        if earlier is not None:
+            earlier.close()
 
     n = len(paths)
     clf = pipe.named_steps["classifier"]
     print(
-        f"pipeline: image_size={args.size}, n_blocks={clf.n_blocks}, "
+        f"pipeline: image_size={pipe.named_steps['loader'].image_size}, "
+        f"n_blocks={clf.n_blocks}, "
         f"filters={clf.filters}, batch_size={clf.batch_size}, "
         f"{clf.model_.count_params()} weights, backend {keras.backend.backend()}, "
         f"fitted on {args.n_train} images for 1 epoch in {fit_s:.1f} s"
@@ -155,6 +252,17 @@ def main(argv=None):
         print(
             f"{name:<48}: {n / median:7.1f} images/s  (median {median:.2f} s; "
             f"all {[round(t, 2) for t in times[name]]})"
+        )
+    median = {name: statistics.median(times[name]) for name in names}
+    default = median[names[0]]
+    print(
+        f"from paths, the default views against {one}: "
+        f"{median[names[1]] / default:.2f}x the speed"
+    )
+    if args.against:
+        print(
+            f"from paths, today's default against {args.against}'s: "
+            f"{median[names[-1]] / default:.2f}x the speed (target: at least 1)"
         )
 
 
