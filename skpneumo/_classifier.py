@@ -1,5 +1,6 @@
 """PneumoniaClassifier: a scikeras KerasClassifier that scikit-learn treats as one."""
 
+import hashlib
 import math
 
 import keras
@@ -15,7 +16,7 @@ from sklearn.utils.validation import (
 )
 from sklearn_compat.base import _fit_context
 
-from . import _backend, _spec
+from . import _backend, _predict, _spec
 from ._architectures import build_cnn
 from ._decision import labels_at_threshold
 from ._scikeras import KerasClassifierBase
@@ -463,7 +464,17 @@ class PneumoniaClassifier(KerasClassifierBase):
         check_is_fitted(self, "model_")
         views = self._check_params()
         X, _ = self._validate_data(X=X)
-        return _predict_in_fixed_batches(self.model_, X, self.batch_size, views)
+        memory = _predict.scores_in_memory()
+        if memory is None:
+            return _predict_in_fixed_batches(self.model_, X, self.batch_size, views)
+        X = np.ascontiguousarray(X)
+        key = (id(self), X.shape, X.dtype.str, views, self.batch_size)
+        key += (hashlib.blake2b(X.data).digest(),)
+        model, proba = memory.get(key, (None, None))
+        if model is not self.model_:  # not scored yet (or by another network)
+            proba = _predict_in_fixed_batches(self.model_, X, self.batch_size, views)
+            memory[key] = (self.model_, proba)
+        return proba.copy()
 
 
 _spec.fill_docstring(PneumoniaClassifier, parameters=_spec.docstring_entries())

@@ -1,11 +1,48 @@
-"""A fitted model's P(pneumonia) and labels on image files, each decoded once.
+"""A fitted model's P(pneumonia) and labels on image files, decoded and scored once.
 
 The pipeline's own loader decodes the files into arrays first; given arrays of
 its output size it passes them through, so that ``predict_proba`` and
-``predict`` (or a tuning or an evaluation) do not decode them again.
+``predict`` (or a tuning or an evaluation) do not decode them again. Within
+:func:`scoring_once`, they do not run the network on them again either.
 """
 
+import contextlib
+import contextvars
+
 from ._wrappers import inner_pipeline
+
+_SCORED = contextvars.ContextVar("skpneumo_scored", default=None)
+
+
+@contextlib.contextmanager
+def scoring_once():
+    """Within this block, a classifier asked again for the same images answers from memory.
+
+    ``predict_proba`` and then ``predict`` of a model on the same images (or
+    of a wrapper around it, such as a FixedThresholdClassifier, whose
+    ``predict`` calls the classifier's ``predict_proba``) run the network
+    once: a :class:`~skpneumo.PneumoniaClassifier` keeps what it returned for each
+    array of images, known by its bytes (a BLAKE2 digest), shape and dtype
+    together with the classifier's ``test_time_views`` and ``batch_size``,
+    until the block ends (the outermost block, when blocks nest). Labels
+    still come from each model's own ``predict``; only the network's second
+    pass is saved.
+    """
+    memory = _SCORED.get()
+    token = _SCORED.set({} if memory is None else memory)
+    try:
+        yield
+    finally:
+        _SCORED.reset(token)
+
+
+def scores_in_memory():
+    """The memory of the enclosing :func:`scoring_once` block, or None outside one.
+
+    A dict that the classifier fills, keyed by the classifier and the
+    images, holding the network and the probabilities it gave.
+    """
+    return _SCORED.get()
 
 
 def _loader(model, n_jobs):
@@ -35,6 +72,7 @@ def decode_images(model, paths, *, n_jobs):
     return _loader(model, n_jobs).transform([str(p) for p in paths])
 
 
+@scoring_once()
 def predict_images(model, paths, *, n_jobs, quality="warn"):
     """P(pneumonia), the label and the quality flags of each image file.
 
@@ -42,7 +80,8 @@ def predict_images(model, paths, *, n_jobs, quality="warn"):
     "raise" or "ignore") says, except that "warn" does not warn: the flags are
     returned instead. Labels come from ``model.predict``, the one owner of the
     decision rule (the classifier's threshold, a FixedThresholdClassifier's or
-    a tuned one, or a calibrated model's argmax).
+    a tuned one, or a calibrated model's argmax); the network scores each
+    image once for both (:func:`skpneumo._predict.scoring_once`).
 
     Returns
     -------

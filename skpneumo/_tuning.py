@@ -24,6 +24,7 @@ from scipy.stats import binomtest
 from sklearn.metrics import roc_curve
 from sklearn.utils import check_random_state
 
+from ._predict import scoring_once
 from .metrics import _bootstrap
 from .metrics._render import _json_ready
 
@@ -382,6 +383,7 @@ def _cross_fitted_calibration(pipeline, X, y, groups, method, random_state):
     return out
 
 
+@scoring_once()
 def tune_operating_point(
     model,
     X,

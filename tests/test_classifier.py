@@ -505,3 +505,44 @@ def test_a_closer_view_is_enlarged_as_the_antialiased_filter_would(view):
         keras.ops.convert_to_numpy(antialiased),
         atol=1e-3,
     )
+
+
+def test_within_scoring_once_proba_and_labels_take_one_pass(image_batch, monkeypatch):
+    """predict_proba then a wrapper's predict on the same images: one network pass."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from skpneumo import _classifier
+    from skpneumo._predict import scoring_once
+
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    fixed = FixedThresholdClassifier(FrozenEstimator(clf), threshold=0.4).fit(X, y)
+    passes = []
+    network = _classifier._predict_in_fixed_batches
+
+    def counted(*args):
+        passes.append(args[1].shape)
+        return network(*args)
+
+    monkeypatch.setattr(_classifier, "_predict_in_fixed_batches", counted)
+    expected = fixed.predict_proba(X), fixed.predict(X)
+    assert len(passes) == 2  # no memory outside the block
+    passes.clear()
+    with scoring_once():
+        proba, labels = fixed.predict_proba(X), fixed.predict(X)
+        assert clf.predict(X.copy()).tolist() == labels.tolist()
+        assert len(passes) == 1
+        changed = X.copy()
+        changed[3, 5, 5] = 255 - changed[3, 5, 5]  # one pixel of one image
+        fixed.predict_proba(changed)
+        assert len(passes) == 2
+        views = clf.test_time_views
+        clf.set_params(test_time_views=(0.9, 1.0))  # another score of the same images
+        clf.predict_proba(X)
+        assert len(passes) == 3
+        clf.set_params(test_time_views=views)
+    np.testing.assert_array_equal(proba, expected[0])
+    np.testing.assert_array_equal(labels, expected[1])
+    fixed.predict(X)
+    assert len(passes) == 4

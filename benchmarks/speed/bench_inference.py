@@ -13,7 +13,10 @@ Both are timed with the default fields of view (``test_time_views``: the
 image and two centre crops, three passes of the network) and with the image
 alone (``(1.0,)``, the default before), side by side. The loader's own time
 on the paths (``ImageLoader.transform``) is measured too, to show how the
-figures split. ``--against REV`` adds the code of an earlier commit, fitted
+figures split, and so is what ``skpneumo predict`` does with the paths
+(``skpneumo._predict.predict_images``: the probabilities, the labels of the
+model's own ``predict`` and the quality flags, from one decoding and one
+pass of the network). ``--against REV`` adds the code of an earlier commit, fitted
 the same way in a child process that runs from a temporary ``git worktree``
 of ``REV``, timed on the same paths in the same rounds: the speed "of
 today's" that a change is held to. All are timed in rounds of rotating
@@ -177,6 +180,7 @@ def main(argv=None):
     import keras
 
     from skpneumo import make_pneumonia_pipeline
+    from skpneumo._predict import predict_images
 
     train_paths, y_train, paths = split_paths(args.data, args.n_train, args.n_images)
     if args.fullsize:
@@ -205,6 +209,9 @@ def main(argv=None):
             pipe, one, arrays
         ),
         "loader alone on paths": lambda: loader.transform(paths),
+        "probabilities and labels (skpneumo predict)": lambda: predict_images(
+            pipe, paths, n_jobs=args.n_jobs
+        ),
     }
     timers = {name: (lambda f=f: timed(f)[0]) for name, f in contenders.items()}
     earlier = None

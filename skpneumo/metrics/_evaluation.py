@@ -9,6 +9,7 @@ import json
 
 from .. import _atomic
 from .._decision import decision_rule
+from .._predict import scoring_once
 from ._html import write_html_report
 from ._render import _json_ready, _markdown_table
 from ._report import (
@@ -38,13 +39,15 @@ REPORT_FIGURES = (
 )
 
 
+@scoring_once()
 def model_report(
     estimator, X, y, *, subtype=None, n_bootstraps=1000, random_state=0, **fields
 ):
     """The :func:`binary_report` of ``estimator`` on ``X``, labels by its own rule.
 
     Labels come from ``estimator.predict``; the report names its rule
-    (``decision_rule``) after the ``fields`` added to it.
+    (``decision_rule``) after the ``fields`` added to it. The network scores
+    each image once for both (:func:`skpneumo._predict.scoring_once`).
 
     Returns
     -------
