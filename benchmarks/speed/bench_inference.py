@@ -12,7 +12,8 @@ training split
 Both are timed with the default fields of view (``test_time_views``: the
 image and two centre crops, three passes of the network) and with the image
 alone (``(1.0,)``, the default before), side by side. The loader's own time
-on the paths (``ImageLoader.transform``) is measured too, to show how the
+on the paths (``ImageLoader.transform``, with ``--n-jobs`` threads and with
+one: the CPU time that decoding needs) is measured too, to show how the
 figures split, and so is what ``skpneumo predict`` does with the paths
 (``skpneumo._predict.predict_images``: the probabilities, the labels of the
 model's own ``predict`` and the quality flags, from one decoding and one
@@ -50,21 +51,31 @@ from benchmarks._common import ROOT, add_data_argument, cpu_name, timed
 
 # Run by the child process of --against, from the earlier commit's worktree:
 # it fits that commit's default pipeline as main() fits today's, says where
-# its skpneumo came from, then times predict_proba(paths) once per line read.
+# its skpneumo came from and whether it has skpneumo predict's function, then
+# times what each line read names: "proba" (predict_proba of the paths) or
+# "labels" (predict_images, probabilities and labels, as skpneumo predict).
 _CHILD = """
 import json, sys, time
 import skpneumo
 from skpneumo import make_pneumonia_pipeline
+try:
+    from skpneumo._predict import predict_images
+except ImportError:
+    predict_images = None
 spec = json.loads(sys.stdin.readline())
 size = {} if spec["size"] is None else {"image_size": spec["size"]}
 pipe = make_pneumonia_pipeline(n_jobs=spec["n_jobs"], random_state=0, **size)
 pipe.set_params(classifier__epochs=1)
 pipe.fit(spec["train"], spec["labels"])
 pipe.predict_proba(spec["paths"][:64])
-print(json.dumps({"skpneumo": skpneumo.__file__}), flush=True)
-for _ in sys.stdin:
+paths = spec["paths"]
+tasks = {"proba": lambda: pipe.predict_proba(paths)}
+if predict_images is not None:
+    tasks["labels"] = lambda: predict_images(pipe, paths, n_jobs=spec["n_jobs"])
+print(json.dumps({"skpneumo": skpneumo.__file__, "tasks": list(tasks)}), flush=True)
+for line in sys.stdin:
     start = time.perf_counter()
-    pipe.predict_proba(spec["paths"])
+    tasks[line.strip()]()
     print(time.perf_counter() - start, flush=True)
 """
 
@@ -96,7 +107,10 @@ class EarlierCommit:
         )
         self.child.stdin.write(json.dumps(spec) + "\n")
         self.child.stdin.flush()
-        source = Path(json.loads(self._line())["skpneumo"]).resolve()
+        ready = json.loads(self._line())
+        #: what the child can time: "proba", and "labels" where REV has it
+        self.tasks = ready["tasks"]
+        source = Path(ready["skpneumo"]).resolve()
         if self.folder.resolve() not in source.parents:
             self.close()
             sys.exit(f"The child imported skpneumo from {source}, not from {rev}.")
@@ -107,9 +121,9 @@ class EarlierCommit:
             sys.exit(f"The child process for {self.rev} ended; see its output above.")
         return line
 
-    def time_predict(self):
-        """Seconds of one ``predict_proba(paths)`` in the child."""
-        self.child.stdin.write("go\n")
+    def time(self, task):
+        """Seconds of one run of ``task`` (one of :attr:`tasks`) in the child."""
+        self.child.stdin.write(task + "\n")
         self.child.stdin.flush()
         return float(self._line())
 
@@ -178,6 +192,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import keras
+    from sklearn.base import clone
 
     from skpneumo import make_pneumonia_pipeline
     from skpneumo._predict import predict_images
@@ -209,6 +224,9 @@ def main(argv=None):
             pipe, one, arrays
         ),
         "loader alone on paths": lambda: loader.transform(paths),
+        "loader alone on paths, one thread": lambda: (
+            clone(loader).set_params(n_jobs=1).transform(paths)
+        ),
         "probabilities and labels (skpneumo predict)": lambda: predict_images(
             pipe, paths, n_jobs=args.n_jobs
         ),
@@ -224,7 +242,11 @@ def main(argv=None):
             paths=list(paths),
         )
         earlier = EarlierCommit(args.against, spec)
-        timers[f"{args.against}: predict_proba(paths)"] = earlier.time_predict
+        timers[f"{args.against}: predict_proba(paths)"] = lambda: earlier.time("proba")
+        if "labels" in earlier.tasks:
+            timers[f"{args.against}: probabilities and labels"] = lambda: earlier.time(
+                "labels"
+            )
     names = list(timers)
     load_before = os.getloadavg()[0]
     times = {name: [] for name in names}
@@ -269,8 +291,18 @@ def main(argv=None):
     if args.against:
         print(
             f"from paths, today's default against {args.against}'s: "
-            f"{median[names[-1]] / default:.2f}x the speed (target: at least 1)"
+            f"{median[f'{args.against}: predict_proba(paths)'] / default:.2f}x "
+            "the speed (target: at least 1)"
         )
+        if "labels" in earlier.tasks:
+            ratio = (
+                median[f"{args.against}: probabilities and labels"]
+                / median["probabilities and labels (skpneumo predict)"]
+            )
+            print(
+                f"probabilities and labels (skpneumo predict) against "
+                f"{args.against}'s: {ratio:.2f}x the speed"
+            )
 
 
 if __name__ == "__main__":
