@@ -36,8 +36,10 @@ threads, default 2), ``--rounds`` (default 3), ``--fullsize``,
 """
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,12 +58,13 @@ from benchmarks._common import ROOT, add_data_argument, cpu_name, timed
 # "labels" (predict_images, probabilities and labels, as skpneumo predict).
 _CHILD = """
 import json, sys, time
+from pathlib import Path
 import skpneumo
 from skpneumo import make_pneumonia_pipeline
-try:
+# looked for in the worktree: an editable install would import today's module
+predict_images = None
+if (Path(skpneumo.__file__).parent / "_predict.py").exists():
     from skpneumo._predict import predict_images
-except ImportError:
-    predict_images = None
 spec = json.loads(sys.stdin.readline())
 size = {} if spec["size"] is None else {"image_size": spec["size"]}
 pipe = make_pneumonia_pipeline(n_jobs=spec["n_jobs"], random_state=0, **size)
@@ -81,7 +84,9 @@ for line in sys.stdin:
 
 
 def _git(*args, check=True):
-    subprocess.run(["git", "-C", str(ROOT), *args], check=check)
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], check=check, capture_output=True, text=True
+    )
 
 
 class EarlierCommit:
@@ -93,9 +98,17 @@ class EarlierCommit:
     """
 
     def __init__(self, rev, spec):
-        self.rev = rev
+        self.rev, self.child = rev, None
         self.folder = Path(tempfile.mkdtemp(prefix="bench_inference_")) / "tree"
-        _git("worktree", "add", "--detach", "--quiet", "--", str(self.folder), rev)
+        try:
+            _git("worktree", "add", "--detach", "--quiet", "--", str(self.folder), rev)
+            self._start(spec)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, spec):
+        rev = self.rev
         env = {**os.environ, "PYTHONPATH": str(self.folder)}
         self.child = subprocess.Popen(
             [sys.executable, "-c", _CHILD],
@@ -112,7 +125,6 @@ class EarlierCommit:
         self.tasks = ready["tasks"]
         source = Path(ready["skpneumo"]).resolve()
         if self.folder.resolve() not in source.parents:
-            self.close()
             sys.exit(f"The child imported skpneumo from {source}, not from {rev}.")
 
     def _line(self):
@@ -129,9 +141,12 @@ class EarlierCommit:
 
     def close(self):
         """End the child and remove the worktree."""
-        self.child.stdin.close()
-        self.child.wait()
+        if self.child is not None:
+            with contextlib.suppress(BrokenPipeError):  # the child may have failed
+                self.child.stdin.close()
+            self.child.wait()
         _git("worktree", "remove", "--force", str(self.folder), check=False)
+        shutil.rmtree(self.folder.parent, ignore_errors=True)
 
 
 def split_paths(data, n_train, n_images):
@@ -197,6 +212,11 @@ def main(argv=None):
     from skpneumo import make_pneumonia_pipeline
     from skpneumo._predict import predict_images
 
+    if args.against:
+        commit = f"{args.against}^{{commit}}"
+        found = _git("rev-parse", "--verify", "--quiet", commit, check=False)
+        if found.returncode != 0:
+            sys.exit(f"--against {args.against!r} is not a commit of {ROOT}.")
     train_paths, y_train, paths = split_paths(args.data, args.n_train, args.n_images)
     if args.fullsize:
         paths = fullsize_paths(args.data)[: args.n_images]
