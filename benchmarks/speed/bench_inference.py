@@ -13,7 +13,8 @@ Both are timed with the default fields of view (``test_time_views``: the
 image and two centre crops, three passes of the network) and with the image
 alone (``(1.0,)``, the default before), side by side. The loader's own time
 on the paths (``ImageLoader.transform``, with ``--n-jobs`` threads and with
-one: the CPU time that decoding needs) is measured too, to show how the
+one: the CPU time that decoding needs; and with one, without the
+input-quality check) is measured too, to show how the
 figures split, and so is what ``skpneumo predict`` does with the paths
 (``skpneumo._predict.predict_images``: the probabilities, the labels of the
 model's own ``predict`` and the quality flags, from one decoding and one
@@ -246,6 +247,9 @@ def main(argv=None):
         "loader alone on paths": lambda: loader.transform(paths),
         "loader alone on paths, one thread": lambda: (
             clone(loader).set_params(n_jobs=1).transform(paths)
+        ),
+        "loader, one thread, no quality check": lambda: (
+            clone(loader).set_params(n_jobs=1, quality="ignore").transform(paths)
         ),
         "probabilities and labels (skpneumo predict)": lambda: predict_images(
             pipe, paths, n_jobs=args.n_jobs
