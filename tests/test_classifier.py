@@ -546,3 +546,17 @@ def test_within_scoring_once_proba_and_labels_take_one_pass(image_batch, monkeyp
     np.testing.assert_array_equal(labels, expected[1])
     fixed.predict(X)
     assert len(passes) == 4
+
+
+def test_within_scoring_once_a_refitted_classifier_is_scored_anew(image_batch):
+    """A refit builds another network: what was scored before is stale."""
+    from skpneumo._predict import scoring_once
+
+    X, y = image_batch
+    clf = PneumoniaClassifier(**TINY).fit(X, y)
+    with scoring_once():
+        before = clf.predict_proba(X)
+        clf.set_params(random_state=1).fit(X, y)
+        after = clf.predict_proba(X)
+    assert np.abs(after - before).max() > 1e-6
+    np.testing.assert_array_equal(after, clf.predict_proba(X))
