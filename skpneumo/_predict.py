@@ -21,12 +21,17 @@ def scoring_once():
     ``predict_proba`` and then ``predict`` of a model on the same images (or
     of a wrapper around it, such as a FixedThresholdClassifier, whose
     ``predict`` calls the classifier's ``predict_proba``) run the network
-    once: a :class:`~skpneumo.PneumoniaClassifier` keeps what it returned for each
-    array of images, known by its bytes (a BLAKE2 digest), shape and dtype
+    once: a :class:`~skpneumo.PneumoniaClassifier` keeps the probability it
+    gave each image, known by its bytes (a BLAKE2 digest), shape and dtype
     together with the classifier's ``test_time_views`` and ``batch_size``,
-    until the block ends (the outermost block, when blocks nest). Labels
-    still come from each model's own ``predict``; only the network's second
-    pass is saved.
+    until the block ends (the outermost block, when blocks nest). Any subset
+    or reordering of images it has scored (the folds of a cross-fitted
+    calibration) needs no pass either. Labels still come from each model's
+    own ``predict``; only the network's further passes are saved.
+
+    The memory knows a network by identity: a refit builds a new one and is
+    scored afresh, but weights changed in place (``model_.set_weights``)
+    inside the block are not seen.
     """
     memory = _SCORED.get()
     token = _SCORED.set({} if memory is None else memory)

@@ -509,6 +509,7 @@ def test_a_closer_view_is_enlarged_as_the_antialiased_filter_would(view):
 
 def test_within_scoring_once_proba_and_labels_take_one_pass(image_batch, monkeypatch):
     """predict_proba then a wrapper's predict on the same images: one network pass."""
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
@@ -533,9 +534,16 @@ def test_within_scoring_once_proba_and_labels_take_one_pass(image_batch, monkeyp
         proba, labels = fixed.predict_proba(X), fixed.predict(X)
         assert clf.predict(X.copy()).tolist() == labels.tolist()
         assert len(passes) == 1
+        # a subset in another order, as a calibration fold is: no pass
+        fold = np.arange(len(X))[::-1][:14]
+        np.testing.assert_array_equal(clf.predict_proba(X[fold]), expected[0][fold])
+        calibrated = CalibratedClassifierCV(FrozenEstimator(clf)).fit(X[fold], y[fold])
+        assert len(passes) == 1
         changed = X.copy()
         changed[3, 5, 5] = 255 - changed[3, 5, 5]  # one pixel of one image
-        fixed.predict_proba(changed)
+        fixed.predict_proba(np.concatenate([changed, changed[3:4]]))
+        assert passes[1] == (1, *X.shape[1:])  # that image alone, scored once
+        calibrated.predict_proba(X)
         assert len(passes) == 2
         views = clf.test_time_views
         clf.set_params(test_time_views=(0.9, 1.0))  # another score of the same images

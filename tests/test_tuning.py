@@ -148,6 +148,32 @@ def test_tune_meets_the_target_and_records_it(site, calibrate, tmp_path):
     json.loads((folder / "operating_point.json").read_text(), parse_constant=float)
 
 
+def test_tune_scores_each_image_once(site, monkeypatch):
+    """The rule, the labels and five calibration folds ask again: one pass each."""
+    from skpneumo import _classifier
+
+    model, data = site
+    scored = []
+    network = _classifier._predict_in_fixed_batches
+
+    def counted(*args):
+        scored.append(len(args[1]))
+        return network(*args)
+
+    monkeypatch.setattr(_classifier, "_predict_in_fixed_batches", counted)
+    with pytest.warns(SmallSampleWarning):
+        tune_operating_point(
+            model,
+            data.paths,
+            data.target,
+            data.groups,
+            target=0.9,
+            calibrate="sigmoid",
+            n_bootstraps=20,
+        )
+    assert sum(scored) == len(data.paths)
+
+
 def test_tune_replaces_an_earlier_threshold_instead_of_stacking(site):
     from sklearn.model_selection import FixedThresholdClassifier
 

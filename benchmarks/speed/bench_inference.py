@@ -41,6 +41,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -62,7 +63,7 @@ import json, sys, time
 from pathlib import Path
 import skpneumo
 from skpneumo import make_pneumonia_pipeline
-# looked for in the worktree: an editable install would import today's module
+# an earlier commit may not have it
 predict_images = None
 if (Path(skpneumo.__file__).parent / "_predict.py").exists():
     from skpneumo._predict import predict_images
@@ -85,9 +86,12 @@ for line in sys.stdin:
 
 
 def _git(*args, check=True):
-    return subprocess.run(
-        ["git", "-C", str(ROOT), *args], check=check, capture_output=True, text=True
+    result = subprocess.run(
+        ["git", "-C", str(ROOT), *args], check=False, capture_output=True, text=True
     )
+    if check and result.returncode != 0:
+        sys.exit(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result
 
 
 class EarlierCommit:
@@ -258,13 +262,16 @@ def main(argv=None):
     timers = {name: (lambda f=f: timed(f)[0]) for name, f in contenders.items()}
     earlier = None
     if args.against:
+        # absolute: the child runs in the worktree, where a relative --data fails
         spec = dict(
             size=args.size,
             n_jobs=args.n_jobs,
-            train=list(train_paths),
+            train=[os.path.abspath(p) for p in train_paths],
             labels=y_train.tolist(),
-            paths=list(paths),
+            paths=[os.path.abspath(p) for p in paths],
         )
+        # a kill (SIGTERM) unwinds like Ctrl-C, so the worktree is removed
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         earlier = EarlierCommit(args.against, spec)
         timers[f"{args.against}: predict_proba(paths)"] = lambda: earlier.time("proba")
         if "labels" in earlier.tasks:
