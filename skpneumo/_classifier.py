@@ -495,8 +495,6 @@ class PneumoniaClassifier(KerasClassifierBase):
                 self.model_, X[list(first.values())], self.batch_size, views
             )
             known.update(zip(first, scored, strict=True))
-        if not digests:
-            return np.zeros((0, 1), dtype=np.float32)
         return np.stack([known[d] for d in digests])
 
 

@@ -144,6 +144,25 @@ def synthetic_frontal_xray(rng, size=(256, 224)):
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def network_passes(monkeypatch):
+    """The batch of images of each pass of a PneumoniaClassifier's network, as a list.
+
+    Filled by every ``_predict_in_fixed_batches`` call from now on (undone
+    with ``monkeypatch``), which each score of a classifier goes through.
+    """
+    from skpneumo import _classifier
+
+    passes = []
+    network = _classifier._predict_in_fixed_batches
+
+    def counted(model, X, *args):
+        passes.append(X.shape)
+        return network(model, X, *args)
+
+    monkeypatch.setattr(_classifier, "_predict_in_fixed_batches", counted)
+    return passes
+
+
 def write_meta(folder, meta):
     """Write ``meta`` as ``folder``'s skpneumo.json, with the digest of its content.
 

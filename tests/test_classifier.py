@@ -10,7 +10,7 @@ import tracemalloc
 import keras
 import numpy as np
 import pytest
-from _helpers import TINY
+from _helpers import TINY, network_passes
 from sklearn.base import clone
 from sklearn.metrics import get_scorer, log_loss
 from sklearn.utils._param_validation import InvalidParameterError
@@ -513,20 +513,12 @@ def test_within_scoring_once_proba_and_labels_take_one_pass(image_batch, monkeyp
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
-    from skpneumo import _classifier
     from skpneumo._predict import scoring_once
 
     X, y = image_batch
     clf = PneumoniaClassifier(**TINY).fit(X, y)
     fixed = FixedThresholdClassifier(FrozenEstimator(clf), threshold=0.4).fit(X, y)
-    passes = []
-    network = _classifier._predict_in_fixed_batches
-
-    def counted(*args):
-        passes.append(args[1].shape)
-        return network(*args)
-
-    monkeypatch.setattr(_classifier, "_predict_in_fixed_batches", counted)
+    passes = network_passes(monkeypatch)
     expected = fixed.predict_proba(X), fixed.predict(X)
     assert len(passes) == 2  # no memory outside the block
     passes.clear()

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from _helpers import TINY, routed
+from _helpers import TINY, network_passes, routed
 from sklearn.metrics import confusion_matrix
 
 from skpneumo import load_model, make_pneumonia_pipeline, save_model
@@ -150,17 +150,8 @@ def test_tune_meets_the_target_and_records_it(site, calibrate, tmp_path):
 
 def test_tune_scores_each_image_once(site, monkeypatch):
     """The rule, the labels and five calibration folds ask again: one pass each."""
-    from skpneumo import _classifier
-
     model, data = site
-    scored = []
-    network = _classifier._predict_in_fixed_batches
-
-    def counted(*args):
-        scored.append(len(args[1]))
-        return network(*args)
-
-    monkeypatch.setattr(_classifier, "_predict_in_fixed_batches", counted)
+    passes = network_passes(monkeypatch)
     with pytest.warns(SmallSampleWarning):
         tune_operating_point(
             model,
@@ -171,7 +162,7 @@ def test_tune_scores_each_image_once(site, monkeypatch):
             calibrate="sigmoid",
             n_bootstraps=20,
         )
-    assert sum(scored) == len(data.paths)
+    assert sum(shape[0] for shape in passes) == len(data.paths)
 
 
 def test_tune_replaces_an_earlier_threshold_instead_of_stacking(site):

@@ -113,7 +113,6 @@ class EarlierCommit:
             raise
 
     def _start(self, spec):
-        rev = self.rev
         env = {**os.environ, "PYTHONPATH": str(self.folder)}
         self.child = subprocess.Popen(
             [sys.executable, "-c", _CHILD],
@@ -130,7 +129,7 @@ class EarlierCommit:
         self.tasks = ready["tasks"]
         source = Path(ready["skpneumo"]).resolve()
         if self.folder.resolve() not in source.parents:
-            sys.exit(f"The child imported skpneumo from {source}, not from {rev}.")
+            sys.exit(f"The child imported skpneumo from {source}, not from {self.rev}.")
 
     def _line(self):
         line = self.child.stdout.readline()
